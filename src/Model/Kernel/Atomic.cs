@@ -1,0 +1,107 @@
+using System.Text;
+
+namespace InotifySim.Model.Kernel;
+
+/// <summary>
+/// atomic_t embedded in a kernel object. When used as a reference count (<see cref="IsRefcount"/>),
+/// a decrement below zero is a refcount underflow and an increment of a count that already
+/// dropped to zero (the object is dead) is reported as "addition on 0; use-after-free".
+/// Every operation is a scheduling point and checks the container is still allocated.
+/// </summary>
+public sealed class Atomic
+{
+    private readonly KObject _container;
+    private readonly string _field;
+    private int _v;
+    private bool _hitZero;
+
+    public bool IsRefcount { get; }
+
+    public Atomic(KObject container, string field, bool refcount)
+    {
+        _container = container;
+        _field = field;
+        IsRefcount = refcount;
+    }
+
+    public string Name => $"{_container.Describe}->{_field}";
+
+    /// <summary>The value without a scheduling point or check (for oracles, not for model code).</summary>
+    public int Peek => _v;
+
+    public int atomic_read()
+    {
+        var k = _container.K;
+        k.Point();
+        _container.Chk(_field);
+        return _v;
+    }
+
+    public void atomic_set(int v)
+    {
+        _container.Chk(_field);
+        _v = v;
+        _hitZero = false;
+    }
+
+    public void atomic_inc()
+    {
+        var k = _container.K;
+        k.Point();
+        _container.Chk(_field);
+        if (IsRefcount && _hitZero && _v == 0) AdditionOnZero();
+        _v++;
+        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
+    }
+
+    public void atomic_dec() => Dec();
+
+    /// <summary>atomic_dec_and_test(): true when the count reached zero.</summary>
+    public bool atomic_dec_and_test() => Dec() == 0;
+
+    public int atomic_inc_return()
+    {
+        atomic_inc();
+        return _v;
+    }
+
+    private int Dec()
+    {
+        var k = _container.K;
+        k.Point();
+        _container.Chk(_field);
+        _v--;
+        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Put, $"{Name} -> {_v}");
+        if (IsRefcount && _v < 0) Underflow();
+        if (_v == 0) _hitZero = true;
+        return _v;
+    }
+
+    private void Underflow()
+    {
+        var k = _container.K;
+        var t = k.current;
+        var sb = new StringBuilder();
+        sb.Append($"refcount_t: underflow; use-after-free.\n{Name} dropped to {_v} by {t.Describe}\nCall Trace:\n");
+        sb.Append(k.SiteHere().Render());
+        k.Bug(BugClass.RefcountUnderflow, $"refcount_t: underflow of {_container.TypeName}.{_field} in {t.CurrentFunction}",
+            Callers(t), new[] { t.Name }, new[] { _container.Describe }, sb.ToString());
+    }
+
+    private void AdditionOnZero()
+    {
+        var k = _container.K;
+        var t = k.current;
+        var sb = new StringBuilder();
+        sb.Append($"refcount_t: addition on 0; use-after-free.\n{Name} was 0 (the object was released) when {t.Describe} took a reference\nCall Trace:\n");
+        sb.Append(k.SiteHere().Render());
+        k.Bug(BugClass.RefcountUnderflow, $"refcount_t: addition on 0 of {_container.TypeName}.{_field} in {t.CurrentFunction}",
+            Callers(t), new[] { t.Name }, new[] { _container.Describe }, sb.ToString());
+    }
+
+    private static string[] Callers(TaskStruct t)
+    {
+        var s = t.Stack();
+        return s.Length > 3 ? s[..3] : s;
+    }
+}

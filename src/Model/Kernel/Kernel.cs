@@ -1,0 +1,256 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Coyote.Runtime;
+
+namespace InotifySim.Model.Kernel;
+
+/// <summary>How a run is scheduled: sequentially (one task, no interleaving) or under Coyote's controlled scheduler.</summary>
+public enum SchedMode { Sequential, Controlled }
+
+public enum TraceKind { Syscall, Return, Enter, Lock, Unlock, Get, Put, Alloc, Free, Event, Read, Choice, Note, Bug }
+
+public sealed record TraceStep(long Seq, string Task, TraceKind Kind, string Function, string Text);
+
+/// <summary>
+/// One simulated kernel: the context of one run (one Coyote iteration, one property-test case).
+/// It owns the slab, lockdep, the tasks, the scheduling and choice hooks, and the first bug
+/// report. Nothing here is static, so runs are independent and deterministic.
+/// </summary>
+public sealed class Kernel
+{
+    private static readonly AsyncLocal<TaskStruct?> s_current = new();
+
+    public SchedMode Mode { get; }
+    public bool FaultInjection { get; set; }
+    public bool Tracing { get; set; }
+    public Slab Slab { get; }
+    public Lockdep Lockdep { get; }
+    public StaticObject Globals { get; }
+    public ListHead LIST_POISON1 { get; }
+    public ListHead LIST_POISON2 { get; }
+
+    private readonly List<TaskStruct> _tasks = new();
+    private readonly System.Random _seqRandom;
+    private Microsoft.Coyote.Random.Generator? _gen;
+    private int _nextPid = 1;
+    private long _step;
+    private readonly List<TraceStep> _trace = new();
+    private readonly TaskStruct _init;
+
+    /// <summary>The first report of this run, if a detector fired.</summary>
+    public Report? FirstReport { get; private set; }
+    public bool Bugged => FirstReport != null;
+    /// <summary>Invoked once, with the first report, before the exception is thrown.</summary>
+    public Action<Report>? OnBug { get; set; }
+
+    public Kernel(SchedMode mode = SchedMode.Sequential, int seed = 0)
+    {
+        Mode = mode;
+        _seqRandom = new System.Random(seed);
+        Slab = new Slab(this);
+        Lockdep = new Lockdep(this);
+        Globals = new StaticObject(this, "kernel globals");
+        LIST_POISON1 = new ListHead(Globals, "LIST_POISON1");
+        LIST_POISON2 = new ListHead(Globals, "LIST_POISON2");
+        _init = NewTask("init", 0);
+        s_current.Value = _init;
+    }
+
+    public IReadOnlyList<TaskStruct> Tasks => _tasks;
+    public IReadOnlyList<TraceStep> TraceLog => _trace;
+    public long Steps => _step;
+
+    /// <summary>The kernel's `current`.</summary>
+    public TaskStruct current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => s_current.Value ?? _init;
+    }
+
+    public TaskStruct NewTask(string comm, int uid)
+    {
+        var t = new TaskStruct(_nextPid++, comm, uid);
+        _tasks.Add(t);
+        return t;
+    }
+
+    /// <summary>Makes <paramref name="t"/> the current task of this flow of control.</summary>
+    public void SetCurrent(TaskStruct t) => s_current.Value = t;
+
+    /// <summary>
+    /// Starts a simulated thread. Under Coyote (the assembly is rewritten) the Task is a
+    /// controlled operation; sequentially it runs to completion at once.
+    /// </summary>
+    public System.Threading.Tasks.Task Spawn(TaskStruct t, Action body)
+    {
+        if (Mode == SchedMode.Sequential)
+        {
+            var saved = s_current.Value;
+            s_current.Value = t;
+            try { body(); }
+            finally { s_current.Value = saved; }
+            return System.Threading.Tasks.Task.CompletedTask;
+        }
+        return System.Threading.Tasks.Task.Run(() =>
+        {
+            s_current.Value = t;
+            body();
+        });
+    }
+
+    // ---------------------------------------------------------------- scheduling
+
+    /// <summary>A scheduling point: where the kernel could be preempted or block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Point()
+    {
+        _step++;
+        if (Mode == SchedMode.Controlled) SchedulingPoint.Interleave();
+    }
+
+    /// <summary>
+    /// Blocks the current task until <paramref name="cond"/> holds: a Coyote-controlled wait,
+    /// never a timeout. Sequentially nothing else can make it true, so it is a hang.
+    /// </summary>
+    public void WaitUntil(Func<bool> cond, string what)
+    {
+        if (cond()) return;
+        if (Mode == SchedMode.Controlled)
+        {
+            Operation.PauseUntil(cond);
+            return;
+        }
+        var t = current;
+        Bug(BugClass.Deadlock, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}",
+            new[] { t.CurrentFunction }, new[] { t.Name }, Array.Empty<string>(),
+            $"{t.Describe} waits for {what}; no other task can run in a sequential run.\n" + SiteHere().Render());
+    }
+
+    // ---------------------------------------------------------------- choices
+
+    private Microsoft.Coyote.Random.Generator Gen => _gen ??= Microsoft.Coyote.Random.Generator.Create();
+
+    /// <summary>A controlled nondeterministic choice in [0, n): Coyote chooses under test, a seeded PRNG otherwise.</summary>
+    public int ChooseInt(int n, string why)
+    {
+        if (n <= 1) return 0;
+        int v = Mode == SchedMode.Controlled ? Gen.NextInteger(n) : _seqRandom.Next(n);
+        if (Tracing) Trace(TraceKind.Choice, $"{why} -> {v}");
+        return v;
+    }
+
+    public bool ChooseBool(string why)
+    {
+        bool v = Mode == SchedMode.Controlled ? Gen.NextBoolean() : _seqRandom.Next(2) == 1;
+        if (Tracing) Trace(TraceKind.Choice, $"{why} -> {v}");
+        return v;
+    }
+
+    /// <summary>Fault injection: should this allocation (or idr_pre_get) fail?</summary>
+    public bool ChooseFault(string site) => ChooseBool("fail " + site);
+
+    // ---------------------------------------------------------------- function scopes
+
+    /// <summary>Enters a kernel function: `using var _ = K.Fn("inotify_rm_wd");`</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FnScope Fn(string name)
+    {
+        var t = current;
+        t.Push(name);
+        if (Tracing) Trace(TraceKind.Enter, name);
+        return new FnScope(t);
+    }
+
+    /// <summary>
+    /// Enters a syscall or kernel entry point. On return it checks lockdep's rule that no
+    /// lock is held when returning to user space and that preemption is enabled again.
+    /// </summary>
+    public EntryScope Entry(string name)
+    {
+        var t = current;
+        int depth = t.Depth;
+        t.Push(name);
+        if (Tracing) Trace(TraceKind.Syscall, name);
+        return new EntryScope(this, t, depth, name);
+    }
+
+    internal void EntryExit(TaskStruct t, int depth, string name)
+    {
+        if (Bugged) { t.Unwind(depth); return; }
+        if (t.HeldLocks.Count > 0) Lockdep.HeldAtReturn(t, name);
+        if (t.PreemptCount != 0)
+        {
+            Bug(BugClass.LockHeldAtReturn, $"BUG: scheduling while atomic: {t.Name} returns from {name} with preempt_count {t.PreemptCount}",
+                new[] { name }, new[] { t.Name }, Array.Empty<string>(), SiteHere().Render());
+        }
+        t.Unwind(depth);
+    }
+
+    /// <summary>might_sleep(): sleeping with a spinlock held is a bug.</summary>
+    public void might_sleep(string what)
+    {
+        var t = current;
+        if (t.PreemptCount == 0) return;
+        var sb = new StringBuilder();
+        sb.Append($"in_atomic(): 1, {t.Describe}, sleeping in {what}\n");
+        sb.Append(Lockdep.RenderHeld(t));
+        sb.Append("Call Trace:\n").Append(SiteHere().Render());
+        var fns = new List<string> { t.CurrentFunction };
+        foreach (var h in t.HeldLocks) fns.Add(h.Function);
+        Bug(BugClass.SleepInAtomic, $"BUG: sleeping function called from invalid context in {t.CurrentFunction}",
+            fns, new[] { t.Name }, Array.Empty<string>(), sb.ToString());
+    }
+
+    // ---------------------------------------------------------------- reports
+
+    public Site SiteHere() => new(current, _step);
+
+    /// <summary>Reports a bug: the first report of the run is kept; the current task stops.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void Bug(BugClass cls, string title, IEnumerable<string> functions, IEnumerable<string> threads,
+        IEnumerable<string> objects, string body)
+    {
+        var r = new Report(cls, title, functions, threads, objects, body);
+        if (FirstReport is null)
+        {
+            FirstReport = r;
+            if (Tracing) Trace(TraceKind.Bug, r.Title);
+            OnBug?.Invoke(r);
+        }
+        throw new KernelBugException(FirstReport);
+    }
+
+    /// <summary>Raises a bug found by a whole-state check (accounting, structure, semantics).</summary>
+    public void Check(bool ok, BugClass cls, string title, string[] functions, string body)
+    {
+        if (!ok) Bug(cls, title, functions, new[] { current.Name }, Array.Empty<string>(), body);
+    }
+
+    // ---------------------------------------------------------------- trace
+
+    public void Trace(TraceKind kind, string text)
+    {
+        var t = current;
+        _trace.Add(new TraceStep(_step, t.Name, kind, t.CurrentFunction, text));
+    }
+}
+
+public readonly struct FnScope : IDisposable
+{
+    private readonly TaskStruct _t;
+    internal FnScope(TaskStruct t) => _t = t;
+    public void Dispose() => _t.Pop();
+}
+
+public readonly struct EntryScope : IDisposable
+{
+    private readonly Kernel _k;
+    private readonly TaskStruct _t;
+    private readonly int _depth;
+    private readonly string _name;
+    internal EntryScope(Kernel k, TaskStruct t, int depth, string name)
+    {
+        _k = k; _t = t; _depth = depth; _name = name;
+    }
+    public void Dispose() => _k.EntryExit(_t, _depth, _name);
+}

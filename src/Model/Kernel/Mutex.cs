@@ -1,0 +1,182 @@
+using System.Text;
+
+namespace InotifySim.Model.Kernel;
+
+/// <summary>
+/// struct mutex (kernel/mutex.c): sleeping lock with owner tracking. Contention is a
+/// Coyote-controlled wait. Before a task blocks, the wait-for graph (task -> lock it wants
+/// -> owner -> lock that owner wants ...) is checked, and a cycle is reported at once as a
+/// deadlock naming each task, the lock it holds and the lock it wants.
+/// </summary>
+public sealed class Mutex : ILockInstance
+{
+    private readonly KObject _container;
+    private readonly string _field;
+    private TaskStruct? _owner;
+
+    public LockClass Class { get; }
+    public TaskStruct? Owner => _owner;
+    public string Name => $"{_container.Describe}->{_field}";
+
+    /// <summary>mutex_init(): <paramref name="container"/> is the object the mutex is embedded in.</summary>
+    public Mutex(KObject container, string field, LockClass cls)
+    {
+        _container = container;
+        _field = field;
+        Class = cls;
+    }
+
+    public bool IsLocked => _owner != null;
+
+    public void mutex_lock() => Lock(0);
+
+    /// <summary>mutex_lock_nested(): lockdep subclass annotation for same-class nesting.</summary>
+    public void mutex_lock_nested(int subclass) => Lock(subclass);
+
+    private void Lock(int subclass)
+    {
+        var k = _container.K;
+        k.might_sleep("mutex_lock");
+        k.Point();
+        _container.Chk(_field);
+        var t = k.current;
+        k.Lockdep.Acquire(t, this, subclass);
+        if (_owner != null)
+        {
+            CheckWaitFor(k, t, this);
+            t.WaitingFor = this;
+            t.WaitingForSite = t.CurrentFunction;
+            k.WaitUntil(() => _owner == null, Name);
+            t.WaitingFor = null;
+            t.WaitingForSite = null;
+            _container.Chk(_field); // the object may have been freed while we slept
+        }
+        _owner = t;
+        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), subclass));
+        if (k.Tracing) k.Trace(TraceKind.Lock, Name);
+    }
+
+    public void mutex_unlock()
+    {
+        var k = _container.K;
+        _container.Chk(_field);
+        var t = k.current;
+        if (_owner != t)
+        {
+            k.Lockdep.BadUnlock(t, this, _owner is null ? "but the mutex is not locked" : "but the mutex is owned by another task");
+        }
+        k.Lockdep.Release(t, this);
+        _owner = null;
+        if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
+        k.Point();
+    }
+
+    /// <summary>Follows task -> wanted lock -> owner ... and reports a cycle back to <paramref name="t"/>.</summary>
+    internal static void CheckWaitFor(Kernel k, TaskStruct t, ILockInstance wanted)
+    {
+        var chain = new List<(TaskStruct task, ILockInstance want)> { (t, wanted) };
+        var owner = wanted.Owner;
+        while (owner != null)
+        {
+            if (owner == t)
+            {
+                ReportDeadlock(k, chain);
+                return;
+            }
+            var next = owner.WaitingFor;
+            if (next is null) return;
+            foreach (var (task, _) in chain)
+            {
+                if (task == owner) return; // a cycle not through t: reported by whoever closed it
+            }
+            chain.Add((owner, next));
+            owner = next.Owner;
+        }
+    }
+
+    private static void ReportDeadlock(Kernel k, List<(TaskStruct task, ILockInstance want)> chain)
+    {
+        var sb = new StringBuilder();
+        sb.Append("Wait-for cycle:\n");
+        var threads = new List<string>();
+        var fns = new List<string>();
+        var locks = new List<string>();
+        foreach (var (task, want) in chain)
+        {
+            string holds = "";
+            foreach (var h in task.HeldLocks)
+            {
+                if (holds.Length > 0) holds += ", ";
+                holds += $"({h.Class.Name}) {h.Lock.Name} [taken in {h.Function}]";
+            }
+            var site = task.WaitingForSite ?? task.CurrentFunction;
+            sb.Append($"  task {task.Name} holds {(holds.Length == 0 ? "nothing" : holds)}\n");
+            sb.Append($"      and wants ({want.Class.Name}) {want.Name} in {site}, owned by {want.Owner?.Name}\n");
+            threads.Add(task.Name);
+            fns.Add(site);
+            foreach (var h in task.HeldLocks) fns.Add(h.Function);
+            locks.Add(want.Name);
+        }
+        k.Bug(BugClass.Deadlock, $"INFO: deadlock: {chain.Count} tasks wait for each other ({string.Join(" -> ", threads)})",
+            fns, threads, locks, sb.ToString());
+    }
+}
+
+/// <summary>
+/// spinlock_t: a non-sleeping lock. Holding one raises the preempt count, so any sleep
+/// (mutex_lock, GFP_KERNEL allocation, schedule) while it is held is a sleep-in-atomic report.
+/// </summary>
+public sealed class Spinlock : ILockInstance
+{
+    private readonly KObject _container;
+    private readonly string _field;
+    private TaskStruct? _owner;
+
+    public LockClass Class { get; }
+    public TaskStruct? Owner => _owner;
+    public string Name => _container.Alloc is null ? _field : $"{_container.Describe}->{_field}";
+
+    public Spinlock(KObject container, string field, LockClass cls)
+    {
+        _container = container;
+        _field = field;
+        Class = cls;
+    }
+
+    public void spin_lock()
+    {
+        var k = _container.K;
+        k.Point();
+        _container.Chk(_field);
+        var t = k.current;
+        k.Lockdep.Acquire(t, this, 0);
+        if (_owner != null)
+        {
+            Mutex.CheckWaitFor(k, t, this);
+            t.WaitingFor = this;
+            t.WaitingForSite = t.CurrentFunction;
+            k.WaitUntil(() => _owner == null, Name);
+            t.WaitingFor = null;
+            t.WaitingForSite = null;
+        }
+        _owner = t;
+        t.PreemptCount++;
+        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), 0));
+        if (k.Tracing) k.Trace(TraceKind.Lock, Name);
+    }
+
+    public void spin_unlock()
+    {
+        var k = _container.K;
+        _container.Chk(_field);
+        var t = k.current;
+        if (_owner != t)
+        {
+            k.Lockdep.BadUnlock(t, this, _owner is null ? "but the spinlock is not locked" : "but the spinlock is owned by another task");
+        }
+        k.Lockdep.Release(t, this);
+        _owner = null;
+        t.PreemptCount--;
+        if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
+    }
+}

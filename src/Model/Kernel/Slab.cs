@@ -1,0 +1,155 @@
+using System.Text;
+
+namespace InotifySim.Model.Kernel;
+
+/// <summary>gfp_t, reduced to what the model needs: GFP_KERNEL may sleep, GFP_ATOMIC may not.</summary>
+public enum Gfp { GFP_KERNEL, GFP_ATOMIC }
+
+/// <summary>One slab allocation: its cache, its allocation and free sites.</summary>
+public sealed class Allocation
+{
+    public int Id { get; }
+    public string Cache { get; }
+    public string Type { get; }
+    public Site Allocated { get; }
+    public Site? FreedAt { get; internal set; }
+    public bool Freed { get; internal set; }
+    /// <summary>kmemleak_not_leak(): objects that legitimately outlive a run's teardown.</summary>
+    public bool NotLeak { get; set; }
+
+    internal Allocation(int id, string cache, string type, Site allocated)
+    {
+        Id = id;
+        Cache = cache;
+        Type = type;
+        Allocated = allocated;
+    }
+}
+
+/// <summary>
+/// The simulated slab allocator (kmalloc / kfree / kmem_cache_alloc / kmem_cache_free), the
+/// KASAN analogue (use-after-free, double-free: freed objects stay in quarantine forever, so
+/// every later access is caught) and kmemleak (every object still allocated at teardown).
+/// Allocations with GFP_KERNEL are sleep points (checked against spinlocks) and, when fault
+/// injection is on for the run, can fail by a Coyote-controlled choice.
+/// </summary>
+public sealed class Slab
+{
+    private readonly Kernel _k;
+    private int _next = 1;
+    private readonly Dictionary<int, KObject> _live = new();
+
+    internal Slab(Kernel k) => _k = k;
+
+    public int LiveCount => _live.Count;
+    public int TotalAllocations => _next - 1;
+
+    /// <summary>kmem_cache_alloc(cachep, gfp) / kmalloc(size, gfp): null when the (injected) allocation fails.</summary>
+    public T? kmem_cache_alloc<T>(string cache, Gfp gfp, Func<T> ctor) where T : KObject
+    {
+        if (gfp == Gfp.GFP_KERNEL) _k.might_sleep("kmem_cache_alloc(GFP_KERNEL)");
+        _k.Point();
+        if (_k.FaultInjection && _k.ChooseFault("kmem_cache_alloc:" + cache)) return null;
+        var obj = ctor();
+        var a = new Allocation(_next++, cache, obj.TypeName, _k.SiteHere());
+        obj.OnAllocated(a);
+        _live.Add(a.Id, obj);
+        if (_k.Tracing) _k.Trace(TraceKind.Alloc, $"{obj.TypeName} #{a.Id} = {cache}");
+        return obj;
+    }
+
+    public T? kmalloc<T>(Gfp gfp, Func<T> ctor) where T : KObject => kmem_cache_alloc("kmalloc", gfp, ctor);
+
+    /// <summary>
+    /// An allocation the kernel cannot fail here (it would panic, or the object is set up at boot).
+    /// </summary>
+    public T alloc_nofail<T>(string cache, Func<T> ctor) where T : KObject
+    {
+        var obj = ctor();
+        var a = new Allocation(_next++, cache, obj.TypeName, _k.SiteHere());
+        obj.OnAllocated(a);
+        _live.Add(a.Id, obj);
+        if (_k.Tracing) _k.Trace(TraceKind.Alloc, $"{obj.TypeName} #{a.Id} = {cache}");
+        return obj;
+    }
+
+    public void kfree(KObject? obj) => kmem_cache_free("kmalloc", obj);
+
+    public void kmem_cache_free(string cache, KObject? obj)
+    {
+        if (obj is null) return; // kfree(NULL) is a no-op
+        var a = obj.Alloc ?? throw new InvalidOperationException($"kfree of static object {obj.TypeName}");
+        _k.Point();
+        if (a.Freed) DoubleFree(obj);
+        a.Freed = true;
+        a.FreedAt = _k.SiteHere();
+        _live.Remove(a.Id);
+        if (_k.Tracing) _k.Trace(TraceKind.Free, $"{obj.TypeName} #{a.Id}");
+    }
+
+    internal void UseAfterFree(KObject obj, string field)
+    {
+        var a = obj.Alloc!;
+        var cur = _k.current;
+        var sb = new StringBuilder();
+        sb.Append($"Access of {a.Type}.{field} by {cur.Describe}:\n").Append(_k.SiteHere().Render());
+        sb.Append($"\nAllocated by task {a.Allocated.Task}:\n").Append(a.Allocated.Render());
+        sb.Append($"\nFreed by task {a.FreedAt!.Task}:\n").Append(a.FreedAt.Render());
+        sb.Append($"\nThe buggy address belongs to the object #{a.Id} of type {a.Type} (cache {a.Cache}).\n");
+        _k.Bug(BugClass.UseAfterFree, $"BUG: KASAN: use-after-free in {cur.CurrentFunction}",
+            new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function },
+            new[] { cur.Name, a.FreedAt.Task, a.Allocated.Task },
+            new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
+    }
+
+    private void DoubleFree(KObject obj)
+    {
+        var a = obj.Alloc!;
+        var cur = _k.current;
+        var sb = new StringBuilder();
+        sb.Append($"Second free of {a.Type} #{a.Id} by {cur.Describe}:\n").Append(_k.SiteHere().Render());
+        sb.Append($"\nAllocated by task {a.Allocated.Task}:\n").Append(a.Allocated.Render());
+        sb.Append($"\nFreed by task {a.FreedAt!.Task}:\n").Append(a.FreedAt.Render());
+        _k.Bug(BugClass.DoubleFree, $"BUG: KASAN: double-free in {cur.CurrentFunction}",
+            new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function },
+            new[] { cur.Name, a.FreedAt.Task }, new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
+    }
+
+    /// <summary>Live objects in allocation order (deterministic).</summary>
+    public List<KObject> Live()
+    {
+        var ids = new List<int>(_live.Keys);
+        ids.Sort();
+        var res = new List<KObject>(ids.Count);
+        foreach (var id in ids) res.Add(_live[id]);
+        return res;
+    }
+
+    /// <summary>kmemleak scan: report every object still allocated (except those marked not-leak).</summary>
+    public void kmemleak_scan()
+    {
+        var leaks = new List<KObject>();
+        foreach (var o in Live())
+        {
+            if (!o.Alloc!.NotLeak) leaks.Add(o);
+        }
+        if (leaks.Count == 0) return;
+        var sb = new StringBuilder();
+        sb.Append($"kmemleak: {leaks.Count} new suspected memory leaks\n");
+        var fns = new List<string>();
+        var objs = new List<string>();
+        var threads = new List<string>();
+        foreach (var o in leaks)
+        {
+            var a = o.Alloc!;
+            sb.Append($"\nunreferenced object #{a.Id} ({a.Type}, cache {a.Cache}):\n");
+            sb.Append($"  comm \"{a.Allocated.Task}\", step {a.Allocated.Step}\n  backtrace:\n").Append(a.Allocated.Render("    "));
+            fns.Add(a.Allocated.Function);
+            objs.Add($"{a.Type} #{a.Id}");
+            threads.Add(a.Allocated.Task);
+        }
+        var first = leaks[0].Alloc!;
+        _k.Bug(BugClass.Leak, $"kmemleak: unreferenced object {first.Type} allocated in {first.Allocated.Function}",
+            fns, threads, objs, sb.ToString());
+    }
+}

@@ -1,0 +1,57 @@
+namespace InotifySim.Model.Kernel;
+
+/// <summary>
+/// wait_queue_head_t with prepare_to_wait / schedule / finish_wait / wake_up_interruptible,
+/// as controlled waits. A task that prepared to wait and then calls schedule() sleeps until
+/// a wake-up sets it running again (or a signal is pending), so lost wake-ups are modelled
+/// exactly as the kernel has them.
+/// </summary>
+public sealed class WaitQueueHead
+{
+    private readonly KObject _container;
+    private readonly string _field;
+    private readonly List<TaskStruct> _waiters = new();
+
+    public WaitQueueHead(KObject container, string field)
+    {
+        _container = container;
+        _field = field;
+    }
+
+    public int WaiterCount => _waiters.Count;
+
+    public void prepare_to_wait(int state)
+    {
+        _container.Chk(_field);
+        var t = _container.K.current;
+        if (!_waiters.Contains(t)) _waiters.Add(t);
+        t.State = state;
+    }
+
+    public void finish_wait()
+    {
+        var t = _container.K.current;
+        t.State = TaskStruct.TASK_RUNNING;
+        _waiters.Remove(t);
+    }
+
+    /// <summary>schedule(): sleep until woken (or a signal is pending when interruptible).</summary>
+    public void schedule()
+    {
+        var k = _container.K;
+        var t = k.current;
+        k.might_sleep("schedule");
+        k.Point();
+        if (t.State == TaskStruct.TASK_RUNNING) return;
+        k.WaitUntil(() => t.State == TaskStruct.TASK_RUNNING || t.SignalPending, $"a wake-up on {_container.Describe}->{_field}");
+    }
+
+    /// <summary>wake_up_interruptible(): wakes every waiter (autoremove semantics).</summary>
+    public void wake_up_interruptible()
+    {
+        _container.Chk(_field);
+        _container.K.Point();
+        foreach (var w in _waiters) w.State = TaskStruct.TASK_RUNNING;
+        _waiters.Clear();
+    }
+}
