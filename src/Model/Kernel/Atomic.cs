@@ -16,12 +16,18 @@ public sealed class Atomic
     private bool _hitZero;
 
     public bool IsRefcount { get; }
+    /// <summary>
+    /// A count that legitimately goes 0 -> 1 again (i_count of a cached inode, d_count of a
+    /// cached dentry): underflow is still checked, addition on 0 is not.
+    /// </summary>
+    public bool Revivable { get; }
 
-    public Atomic(KObject container, string field, bool refcount)
+    public Atomic(KObject container, string field, bool refcount, bool revivable = false)
     {
         _container = container;
         _field = field;
         IsRefcount = refcount;
+        Revivable = revivable;
     }
 
     public string Name => $"{_container.Describe}->{_field}";
@@ -49,7 +55,7 @@ public sealed class Atomic
         var k = _container.K;
         k.Point();
         _container.Chk(_field);
-        if (IsRefcount && _hitZero && _v == 0) AdditionOnZero();
+        if (IsRefcount && !Revivable && _hitZero && _v == 0) AdditionOnZero();
         _v++;
         if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
     }
