@@ -1,0 +1,810 @@
+using System.Buffers.Binary;
+using System.Text;
+using InotifySim.Model.Kernel;
+using InotifySim.Model.Vfs;
+using static InotifySim.Model.Inotify.IN;
+
+namespace InotifySim.Model.Inotify;
+
+/// <summary>
+/// struct inotify_device - represents an inotify instance
+///
+/// This structure is protected by the mutex 'mutex'.
+/// </summary>
+public sealed class InotifyDevice : KObject
+{
+    public override string TypeName => "struct inotify_device";
+    /// <summary>wait queue for i/o</summary>
+    public readonly WaitQueueHead wq;
+    /// <summary>protects event queue</summary>
+    public readonly Kernel.Mutex ev_mutex;
+    /// <summary>synchronizes watch updates</summary>
+    public readonly Kernel.Mutex up_mutex;
+    /// <summary>list of queued events</summary>
+    public readonly ListHead events;
+    /// <summary>reference count</summary>
+    public readonly Atomic count;
+    private UserStruct? _user;
+    private InotifyHandle? _ih;
+    private uint _queue_size, _event_count, _max_events;
+
+    public InotifyDevice(Kernel.Kernel k, LockClass ev, LockClass up) : base(k)
+    {
+        wq = new WaitQueueHead(this, "wq");
+        ev_mutex = new Kernel.Mutex(this, "ev_mutex", ev);
+        up_mutex = new Kernel.Mutex(this, "up_mutex", up);
+        events = new ListHead(this, "events");
+        count = new Atomic(this, "count", refcount: true);
+    }
+
+    /// <summary>user who opened this dev</summary>
+    public UserStruct user { get { Chk(); return _user!; } set { Chk(); _user = value; } }
+    /// <summary>inotify handle</summary>
+    public InotifyHandle ih { get { Chk(); return _ih!; } set { Chk(); _ih = value; } }
+    /// <summary>size of the queue (bytes)</summary>
+    public uint queue_size { get { Chk(); return _queue_size; } set { Chk(); _queue_size = value; } }
+    /// <summary>number of pending events</summary>
+    public uint event_count { get { Chk(); return _event_count; } set { Chk(); _event_count = value; } }
+    /// <summary>maximum number of events</summary>
+    public uint max_events { get { Chk(); return _max_events; } set { Chk(); _max_events = value; } }
+
+    public uint PeekQueueSize => _queue_size;
+    public uint PeekEventCount => _event_count;
+    public UserStruct? PeekUser => _user;
+    public InotifyHandle? PeekIh => _ih;
+}
+
+/// <summary>The kmalloc'd, padded name of a kernel event.</summary>
+public sealed class KName : KObject
+{
+    public override string TypeName => "char[] (inotify event name)";
+    private readonly string _name;
+    private readonly byte[] _bytes;
+    public KName(Kernel.Kernel k, string name, int size) : base(k)
+    {
+        _name = name;
+        _bytes = new byte[size];
+        Encoding.UTF8.GetBytes(name, 0, name.Length, _bytes, 0);
+    }
+    public string Name { get { Chk(); return _name; } }
+    public byte[] Bytes { get { Chk(); return _bytes; } }
+}
+
+/// <summary>
+/// struct inotify_kernel_event - An inotify event, originating from a watch and
+/// queued for user-space.  A list of these is attached to each instance of the
+/// device.  In read(), this list is walked and all events that can fit in the
+/// buffer are returned.
+///
+/// Protected by dev->ev_mutex of the device in which we are queued.
+/// </summary>
+public sealed class InotifyKernelEvent : KObject
+{
+    public override string TypeName => "struct inotify_kernel_event";
+    /// <summary>entry in inotify_device's list</summary>
+    public readonly ListHead list;
+    private int _wd;
+    private uint _mask, _cookie, _len;
+    private KName? _name;
+
+    public InotifyKernelEvent(Kernel.Kernel k) : base(k) => list = new ListHead(this, "list");
+
+    public int wd { get { Chk(); return _wd; } set { Chk(); _wd = value; } }
+    public uint mask { get { Chk(); return _mask; } set { Chk(); _mask = value; } }
+    public uint cookie { get { Chk(); return _cookie; } set { Chk(); _cookie = value; } }
+    public uint len { get { Chk(); return _len; } set { Chk(); _len = value; } }
+    /// <summary>filename, if any</summary>
+    public KName? name { get { Chk(); return _name; } set { Chk(); _name = value; } }
+
+    public (int wd, uint mask, uint cookie, uint len, string? name) Peek => (_wd, _mask, _cookie, _len, _name?.IsFreed == false ? _name.Name : null);
+}
+
+/// <summary>
+/// struct inotify_user_watch - our version of an inotify_watch, we add
+/// a reference to the associated inotify_device.
+/// </summary>
+public sealed class InotifyUserWatch : KObject
+{
+    public override string TypeName => "struct inotify_user_watch";
+    private InotifyDevice? _dev;
+    /// <summary>inotify watch data</summary>
+    public readonly InotifyWatch wdata;
+
+    public InotifyUserWatch(Kernel.Kernel k) : base(k) => wdata = new InotifyWatch(k, this);
+
+    protected internal override void OnAllocated(Allocation a)
+    {
+        base.OnAllocated(a);
+        wdata.Alloc = a; // embedded: same allocation
+    }
+
+    /// <summary>associated device</summary>
+    public InotifyDevice dev { get { Chk(); return _dev!; } set { Chk(); _dev = value; } }
+}
+
+/// <summary>One event as read(2) returns it.</summary>
+public sealed record InotifyEventRecord(int Wd, uint Mask, uint Cookie, uint Len, string? Name)
+{
+    public string MaskNames => IN.MaskNames(Mask);
+    public override string ToString() => $"wd={Wd} mask={MaskNames} cookie={Cookie} len={Len}" + (Name is null ? "" : $" name={Name}");
+
+    /// <summary>Parses the bytes read(2) returned: struct inotify_event records, each with its padded name.</summary>
+    public static List<InotifyEventRecord> Parse(ReadOnlySpan<byte> buf)
+    {
+        var list = new List<InotifyEventRecord>();
+        int off = 0;
+        while (off + EVENT_SIZE <= buf.Length)
+        {
+            int wd = BinaryPrimitives.ReadInt32LittleEndian(buf[off..]);
+            uint mask = BinaryPrimitives.ReadUInt32LittleEndian(buf[(off + 4)..]);
+            uint cookie = BinaryPrimitives.ReadUInt32LittleEndian(buf[(off + 8)..]);
+            uint len = BinaryPrimitives.ReadUInt32LittleEndian(buf[(off + 12)..]);
+            off += EVENT_SIZE;
+            string? name = null;
+            if (len > 0)
+            {
+                var nb = buf.Slice(off, (int)len);
+                int z = nb.IndexOf((byte)0);
+                name = Encoding.UTF8.GetString(z < 0 ? nb : nb[..z]);
+                off += (int)len;
+            }
+            list.Add(new InotifyEventRecord(wd, mask, cookie, len, name));
+        }
+        return list;
+    }
+}
+
+/// <summary>The sysctl limits, /proc/sys/fs/inotify/.</summary>
+public sealed class InotifySysctl
+{
+    public int max_user_instances = 128;
+    public int max_user_watches = 8192;
+    public int max_queued_events = 16384;
+}
+
+/// <summary>
+/// fs/inotify_user.c as posted in the seed: the inotify device, its event queue, the
+/// file operations and the three syscalls, a consumer of the core's kernel API.
+///
+/// Lock ordering:
+///
+/// inotify_dev->up_mutex (ensures we don't re-add the same watch)
+/// 	inode->inotify_mutex (protects inode's watch list)
+/// 		inotify_handle->mutex (protects inotify_handle's watch list)
+/// 			inotify_dev->ev_mutex (protects device's event queue)
+///
+/// Lifetimes of the main data structures:
+///
+/// inotify_device: Lifetime is managed by reference count, from
+/// sys_inotify_init() until release.  Additional references can bump the count
+/// via get_inotify_dev() and drop the count via put_inotify_dev().
+///
+/// inotify_user_watch: Lifetime is from create_watch() to the receipt of an
+/// IN_IGNORED event from inotify.
+/// </summary>
+public sealed class InotifyUser : FileOperations, IInotifyConsumer
+{
+    public const uint FIONREAD = 0x541B;
+    public const uint POLLIN = 0x0001, POLLRDNORM = 0x0040;
+    private const string watch_cachep = "inotify_watch_cache", event_cachep = "inotify_event_cache";
+
+    public readonly Kernel.Kernel K;
+    public readonly Vfs.Vfs Vfs;
+    public readonly Inotify Core;
+    public readonly InotifySysctl Sysctl;
+    public Fix Fixes => Core.Fixes;
+    private readonly LockClass _evClass, _upClass;
+
+    /// <summary>Every device ever created, in order (for the oracles).</summary>
+    public readonly List<InotifyDevice> Devices = new();
+
+    public InotifyUser(Inotify core, InotifySysctl sysctl)
+    {
+        Core = core;
+        K = core.K;
+        Vfs = core.Vfs;
+        Sysctl = sysctl;
+        _upClass = K.Lockdep.Class("inotify_device->up_mutex");
+        _evClass = K.Lockdep.Class("inotify_device->ev_mutex");
+    }
+
+    public override string Name => "inotify_fops";
+    private bool Has(Fix f) => (Fixes & f) != 0;
+
+    private static void get_inotify_dev(InotifyDevice dev) => dev.count.atomic_inc();
+
+    private void put_inotify_dev(InotifyDevice dev)
+    {
+        using var _ = K.Fn("put_inotify_dev");
+        if (dev.count.atomic_dec_and_test())
+        {
+            dev.user.inotify_devs.atomic_dec();
+            Vfs.free_uid(dev.user);
+            K.Slab.kfree(dev);
+        }
+    }
+
+    /// <summary>free_inotify_user_watch - cleans up the watch and its references</summary>
+    private void free_inotify_user_watch(InotifyUserWatch watch)
+    {
+        using var _ = K.Fn("free_inotify_user_watch");
+        var dev = watch.dev;
+
+        dev.user.inotify_watches.atomic_dec();
+        put_inotify_dev(dev);
+        K.Slab.kmem_cache_free(watch_cachep, watch);
+    }
+
+    /// <summary>destroy_watch (watch-destroy-op fix: 2.6.18's inotify_operations): the final put frees the watch.</summary>
+    public void destroy_watch(InotifyWatch w)
+    {
+        if (!Has(Fix.WatchDestroyOp))
+            throw new InvalidOperationException("destroy_watch called without the watch-destroy-op fix");
+        free_inotify_user_watch(container_of(w));
+    }
+
+    private InotifyUserWatch container_of(InotifyWatch w)
+    {
+        if (w.Container is InotifyUserWatch uw) return uw;
+        K.Bug(BugClass.TypeConfusion, $"BUG: container_of(inotify_watch, struct inotify_user_watch, wdata) of a {w.Container.TypeName} in {K.current.CurrentFunction}",
+            new[] { K.current.CurrentFunction }, new[] { K.current.Name }, new[] { w.Container.Describe },
+            $"the watch belongs to another consumer ({w.Container.TypeName})\n" + K.SiteHere().Render());
+        return null!;
+    }
+
+    /// <summary>
+    /// kernel_event - create a new kernel event with the given parameters
+    ///
+    /// This function can sleep.
+    /// </summary>
+    private InotifyKernelEvent? kernel_event(int wd, uint mask, uint cookie, string? name)
+    {
+        using var _ = K.Fn("kernel_event");
+        var kevent = K.Slab.kmem_cache_alloc(event_cachep, Gfp.GFP_KERNEL, () => new InotifyKernelEvent(K));
+        if (kevent is null)
+            return null;
+
+        /* we hand this out to user-space, so zero it just in case */
+        kevent.wd = wd;
+        kevent.mask = mask;
+        kevent.cookie = cookie;
+
+        kevent.list.INIT_LIST_HEAD();
+
+        if (name != null)
+        {
+            int len, rem, event_size = EVENT_SIZE;
+
+            /*
+             * We need to pad the filename so as to properly align an
+             * array of inotify_event structures.  Because the structure is
+             * small and the common case is a small filename, we just round
+             * up to the next multiple of the structure's sizeof.  This is
+             * simple and safe for all architectures.
+             */
+            len = Encoding.UTF8.GetByteCount(name) + 1;
+            rem = event_size - len;
+            if (len > event_size)
+            {
+                rem = event_size - (len % event_size);
+                if (len % event_size == 0)
+                    rem = 0;
+            }
+
+            int size = len + rem;
+            kevent.name = K.Slab.kmalloc(Gfp.GFP_KERNEL, () => new KName(K, name, size));
+            if (kevent.name is null)
+            {
+                K.Slab.kmem_cache_free(event_cachep, kevent);
+                return null;
+            }
+            kevent.len = (uint)(len + rem);
+        }
+        else
+        {
+            kevent.len = 0;
+            kevent.name = null;
+        }
+
+        return kevent;
+    }
+
+    /// <summary>Pads as kernel_event does: the record's len for a name of <paramref name="nameBytes"/> bytes.</summary>
+    public static int PaddedLen(int nameBytes)
+    {
+        int len = nameBytes + 1, rem = EVENT_SIZE - len;
+        if (len > EVENT_SIZE)
+        {
+            rem = EVENT_SIZE - (len % EVENT_SIZE);
+            if (len % EVENT_SIZE == 0) rem = 0;
+        }
+        return len + rem;
+    }
+
+    /// <summary>
+    /// inotify_dev_get_event - return the next event in the given dev's queue
+    ///
+    /// Caller must hold dev->ev_mutex.
+    /// </summary>
+    private InotifyKernelEvent inotify_dev_get_event(InotifyDevice dev)
+    {
+        using var _ = K.Fn("inotify_dev_get_event");
+        return dev.events.next.list_entry<InotifyKernelEvent>("list");
+    }
+
+    /// <summary>
+    /// inotify_dev_queue_event - event callback registered with core inotify, adds
+    /// a new event to the given device
+    ///
+    /// Can sleep (calls kernel_event()).
+    /// </summary>
+    public void handle_event(InotifyWatch w, uint wd, uint mask, uint cookie, string? name, Inode? ignored)
+    {
+        using var _ = K.Fn("inotify_dev_queue_event");
+        InotifyUserWatch watch;
+        InotifyDevice dev;
+        InotifyKernelEvent? kevent, last;
+
+        watch = container_of(w);
+        dev = watch.dev;
+
+        dev.ev_mutex.mutex_lock();
+
+        /* we can safely put the watch as we don't reference it while
+         * generating the event
+         */
+        if (Has(Fix.WatchDestroyOp))
+        {
+            // 2.6.18 + the 2008 IN_ONESHOT fix: drop the final reference
+            if ((mask & IN_IGNORED) != 0 || (Has(Fix.OneshotLeak) && (w.mask & IN_ONESHOT) != 0))
+                Core.put_inotify_watch(w); /* final put */
+        }
+        else if ((mask & IN_IGNORED) != 0)
+            free_inotify_user_watch(watch);
+
+        /* coalescing: drop this event if it is a dupe of the previous */
+        last = null;
+        if (Has(Fix.CoalesceLast))
+            last = dev.events.list_empty() && Has(Fix.CoalesceEmpty) ? null : dev.events.prev.list_entry<InotifyKernelEvent>("list");
+        else if (!Has(Fix.CoalesceEmpty) || !dev.events.list_empty())
+            last = inotify_dev_get_event(dev);
+        if (last != null && last.mask == mask && last.wd == (int)wd &&
+                last.cookie == cookie)
+        {
+            string? lastname = last.name?.Name;
+
+            if (name is null && lastname is null)
+            {
+                if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
+                return;
+            }
+            if (name != null && lastname != null && lastname == name)
+            {
+                if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
+                return;
+            }
+        }
+
+        /* the queue overflowed and we already sent the Q_OVERFLOW event */
+        if (dev.event_count > dev.max_events)
+        {
+            if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
+            return;
+        }
+
+        /* if the queue overflows, we need to notify user space */
+        if (dev.event_count == dev.max_events)
+            kevent = kernel_event(-1, IN_Q_OVERFLOW, cookie, null);
+        else
+            kevent = kernel_event((int)wd, mask, cookie, name);
+
+        if (kevent is null)
+        {
+            if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
+            return;
+        }
+
+        /* queue the event and wake up anyone waiting */
+        dev.event_count++;
+        dev.queue_size += (uint)EVENT_SIZE + kevent.len;
+        dev.events.list_add_tail(kevent.list);
+        if (K.Tracing) K.Trace(TraceKind.Event, $"queued wd={kevent.wd} {IN.MaskNames(kevent.mask)}" + (name is null ? "" : " " + name));
+        dev.wq.wake_up_interruptible();
+
+        dev.ev_mutex.mutex_unlock();
+    }
+
+    /// <summary>
+    /// remove_kevent - cleans up and ultimately frees the given kevent
+    ///
+    /// Caller must hold dev->ev_mutex.
+    /// </summary>
+    private void remove_kevent(InotifyDevice dev, InotifyKernelEvent kevent)
+    {
+        using var _ = K.Fn("remove_kevent");
+        kevent.list.list_del();
+
+        dev.event_count--;
+        dev.queue_size -= (uint)EVENT_SIZE + kevent.len;
+
+        K.Slab.kfree(kevent.name);
+        K.Slab.kmem_cache_free(event_cachep, kevent);
+    }
+
+    /// <summary>
+    /// inotify_dev_event_dequeue - destroy an event on the given device
+    ///
+    /// Caller must hold dev->ev_mutex.
+    /// </summary>
+    private void inotify_dev_event_dequeue(InotifyDevice dev)
+    {
+        using var _ = K.Fn("inotify_dev_event_dequeue");
+        if (!dev.events.list_empty())
+        {
+            var kevent = inotify_dev_get_event(dev);
+            remove_kevent(dev, kevent);
+        }
+    }
+
+    /// <summary>find_inode - resolve a user-given path to a specific inode and return a nd</summary>
+    private int find_inode(string dirname, out Nameidata nd, int flags)
+    {
+        using var _ = K.Fn("find_inode");
+        int error;
+
+        error = Vfs.__user_walk(dirname, flags, out nd);
+        if (error != 0)
+            return error;
+        /* you can only watch an inode if you have read permissions on it */
+        error = Vfs.vfs_permission(ref nd, InotifySim.Model.Vfs.Vfs.MAY_READ);
+        if (error != 0)
+            Vfs.path_release(ref nd);
+        return error;
+    }
+
+    /// <summary>
+    /// create_watch - creates a watch on the given device.
+    ///
+    /// Callers must hold dev->up_mutex.
+    /// </summary>
+    private int create_watch(InotifyDevice dev, Inode inode, uint mask)
+    {
+        using var _ = K.Fn("create_watch");
+        InotifyUserWatch? watch;
+        int ret;
+
+        if (Has(Fix.WatchLimitRace))
+        {
+            // reserve first: the limit holds however many instances race here
+            if (dev.user.inotify_watches.atomic_inc_return() > Sysctl.max_user_watches)
+            {
+                dev.user.inotify_watches.atomic_dec();
+                return -Errno.ENOSPC;
+            }
+        }
+        else if (dev.user.inotify_watches.atomic_read() >= Sysctl.max_user_watches)
+            return -Errno.ENOSPC;
+
+        watch = K.Slab.kmem_cache_alloc(watch_cachep, Gfp.GFP_KERNEL, () => new InotifyUserWatch(K));
+        if (watch is null)
+        {
+            if (Has(Fix.WatchLimitRace)) dev.user.inotify_watches.atomic_dec();
+            return -Errno.ENOMEM;
+        }
+
+        /* save a reference to device and bump the count to make it official */
+        get_inotify_dev(dev);
+        watch.dev = dev;
+
+        if (!Has(Fix.WatchLimitRace))
+            dev.user.inotify_watches.atomic_inc();
+
+        ret = Core.inotify_add_watch(dev.ih, watch.wdata, inode, mask);
+        if (ret < 0)
+            free_inotify_user_watch(watch);
+
+        return ret;
+    }
+
+    // ============================================================ Device Interface
+
+    public override uint poll(Vfs.File file)
+    {
+        using var _ = K.Fn("inotify_poll");
+        var dev = (InotifyDevice)file.private_data!;
+        uint ret = 0;
+
+        dev.ev_mutex.mutex_lock();
+        if (!dev.events.list_empty())
+            ret = POLLIN | POLLRDNORM;
+        dev.ev_mutex.mutex_unlock();
+
+        return ret;
+    }
+
+    public override long read(Vfs.File file, int count, out byte[] data)
+    {
+        using var _ = K.Fn("inotify_read");
+        int event_size = EVENT_SIZE;
+        InotifyDevice dev;
+        long ret;
+        var buf = new List<byte>();
+        data = Array.Empty<byte>();
+
+        dev = (InotifyDevice)file.private_data!;
+
+        while (true)
+        {
+            bool events;
+
+            dev.wq.prepare_to_wait(TaskStruct.TASK_INTERRUPTIBLE);
+
+            dev.ev_mutex.mutex_lock();
+            events = !dev.events.list_empty();
+            dev.ev_mutex.mutex_unlock();
+            if (events)
+            {
+                ret = 0;
+                break;
+            }
+
+            if ((file.f_flags & O.O_NONBLOCK) != 0)
+            {
+                ret = -Errno.EAGAIN;
+                break;
+            }
+
+            if (K.current.SignalPending)
+            {
+                ret = -Errno.EINTR;
+                break;
+            }
+
+            dev.wq.schedule();
+        }
+
+        dev.wq.finish_wait();
+        if (ret != 0)
+            return ret;
+
+        Span<byte> hdr = stackalloc byte[EVENT_SIZE];
+        dev.ev_mutex.mutex_lock();
+        while (true)
+        {
+            InotifyKernelEvent kevent;
+
+            ret = buf.Count;
+            if (dev.events.list_empty())
+                break;
+
+            kevent = inotify_dev_get_event(dev);
+            if (event_size + kevent.len > count)
+                break;
+
+            BinaryPrimitives.WriteInt32LittleEndian(hdr, kevent.wd);
+            BinaryPrimitives.WriteUInt32LittleEndian(hdr[4..], kevent.mask);
+            BinaryPrimitives.WriteUInt32LittleEndian(hdr[8..], kevent.cookie);
+            BinaryPrimitives.WriteUInt32LittleEndian(hdr[12..], kevent.len);
+            foreach (var b in hdr) buf.Add(b);
+            count -= event_size;
+
+            if (kevent.name != null)
+            {
+                buf.AddRange(kevent.name.Bytes);
+                count -= (int)kevent.len;
+            }
+
+            if (K.Tracing) K.Trace(TraceKind.Read, $"read wd={kevent.wd} {IN.MaskNames(kevent.mask)}" + (kevent.name is null ? "" : " " + kevent.name.Name));
+            remove_kevent(dev, kevent);
+        }
+        dev.ev_mutex.mutex_unlock();
+
+        data = buf.ToArray();
+        return ret;
+    }
+
+    public override int release(Inode? ignored, Vfs.File file)
+    {
+        using var _ = K.Fn("inotify_release");
+        var dev = (InotifyDevice)file.private_data!;
+
+        Core.inotify_destroy(dev.ih);
+
+        /* destroy all of the events on this device */
+        dev.ev_mutex.mutex_lock();
+        while (!dev.events.list_empty())
+            inotify_dev_event_dequeue(dev);
+        dev.ev_mutex.mutex_unlock();
+
+        /* free this device: the put matching the get in inotify_init() */
+        put_inotify_dev(dev);
+
+        return 0;
+    }
+
+    public override long ioctl(Vfs.File file, uint cmd, out int value)
+    {
+        using var _ = K.Fn("inotify_ioctl");
+        InotifyDevice dev;
+        long ret = -Errno.ENOTTY;
+        value = 0;
+
+        dev = (InotifyDevice)file.private_data!;
+
+        switch (cmd)
+        {
+            case FIONREAD:
+                value = (int)dev.queue_size;
+                ret = 0;
+                break;
+        }
+
+        return ret;
+    }
+
+    // ============================================================ syscalls
+
+    public long sys_inotify_init()
+    {
+        using var _ = K.Entry("sys_inotify_init");
+        InotifyDevice? dev;
+        UserStruct user;
+        Vfs.File? filp;
+        int fd;
+        long ret;
+
+        fd = Vfs.get_unused_fd();
+        if (fd < 0)
+            return fd;
+
+        filp = Vfs.get_empty_filp(this);
+        if (filp is null)
+        {
+            ret = -Errno.ENFILE;
+            goto out_put_fd;
+        }
+
+        user = Vfs.get_uid(Vfs.CurrentProcess.User);
+        if (Has(Fix.InstanceLimitRace))
+        {
+            if (user.inotify_devs.atomic_inc_return() > Sysctl.max_user_instances)
+            {
+                user.inotify_devs.atomic_dec();
+                ret = -Errno.EMFILE;
+                goto out_free_uid;
+            }
+        }
+        else if (user.inotify_devs.atomic_read() >= Sysctl.max_user_instances)
+        {
+            ret = -Errno.EMFILE;
+            goto out_free_uid;
+        }
+
+        dev = K.Slab.kmalloc(Gfp.GFP_KERNEL, () => new InotifyDevice(K, _evClass, _upClass));
+        if (dev is null)
+        {
+            ret = -Errno.ENOMEM;
+            goto out_dec_devs;
+        }
+
+        var ih = Core.inotify_init(this);
+        if (ih is not InotifyHandle handle)
+        {
+            ret = (int)ih;
+            goto out_free_dev;
+        }
+        dev.ih = handle;
+
+        filp.f_op = this;
+        filp.f_mode = O.FMODE_READ;
+        filp.f_flags = O.O_RDONLY;
+        filp.private_data = dev;
+
+        dev.events.INIT_LIST_HEAD();
+        dev.event_count = 0;
+        dev.queue_size = 0;
+        dev.max_events = (uint)Sysctl.max_queued_events;
+        dev.user = user;
+        dev.count.atomic_set(0);
+
+        get_inotify_dev(dev);
+        if (!Has(Fix.InstanceLimitRace))
+            user.inotify_devs.atomic_inc();
+        Devices.Add(dev);
+        Vfs.fd_install(fd, filp);
+
+        return fd;
+    out_free_dev:
+        K.Slab.kfree(dev);
+    out_dec_devs:
+        if (Has(Fix.InstanceLimitRace)) user.inotify_devs.atomic_dec();
+    out_free_uid:
+        Vfs.free_uid(user);
+        Vfs.put_filp(filp);
+    out_put_fd:
+        Vfs.put_unused_fd(fd);
+        return ret;
+    }
+
+    /// <summary>sys_inotify_init1(flags): inotify_init with O_NONBLOCK on the file (a later syscall; used by scripts).</summary>
+    public long sys_inotify_init_nonblock()
+    {
+        long fd = sys_inotify_init();
+        if (fd >= 0) Vfs.CurrentProcess.Fds[(int)fd]!.f_flags |= O.O_NONBLOCK;
+        return fd;
+    }
+
+    public long sys_inotify_add_watch(int fd, string path, uint mask)
+    {
+        using var _ = K.Entry("sys_inotify_add_watch");
+        Inode inode;
+        InotifyDevice dev;
+        Nameidata nd;
+        Vfs.File? filp;
+        long ret;
+        int flags = 0;
+
+        filp = Vfs.fget(fd);
+        if (filp is null)
+            return -Errno.EBADF;
+
+        /* verify that this is indeed an inotify instance */
+        if (filp.f_op != this)
+        {
+            ret = -Errno.EINVAL;
+            goto fput_and_out;
+        }
+
+        if ((mask & IN_DONT_FOLLOW) == 0)
+            flags |= InotifySim.Model.Vfs.Vfs.LOOKUP_FOLLOW;
+        if ((mask & IN_ONLYDIR) != 0)
+            flags |= InotifySim.Model.Vfs.Vfs.LOOKUP_DIRECTORY;
+
+        ret = find_inode(path, out nd, flags);
+        if (ret != 0)
+            goto fput_and_out;
+
+        /* inode held in place by reference to nd; dev by fget on fd */
+        inode = nd.dentry.d_inode!;
+        dev = (InotifyDevice)filp.private_data!;
+
+        dev.up_mutex.mutex_lock();
+        ret = Core.inotify_find_update_watch(dev.ih, inode, mask);
+        if (ret == -Errno.ENOENT)
+            ret = create_watch(dev, inode, mask);
+        dev.up_mutex.mutex_unlock();
+
+        Vfs.path_release(ref nd);
+    fput_and_out:
+        Vfs.fput(filp);
+        return ret;
+    }
+
+    public long sys_inotify_rm_watch(int fd, uint wd)
+    {
+        using var _ = K.Entry("sys_inotify_rm_watch");
+        Vfs.File? filp;
+        InotifyDevice dev;
+        long ret;
+
+        filp = Vfs.fget(fd);
+        if (filp is null)
+            return -Errno.EBADF;
+
+        /* verify that this is indeed an inotify instance */
+        if (filp.f_op != this)
+        {
+            ret = -Errno.EINVAL;
+            goto @out;
+        }
+
+        dev = (InotifyDevice)filp.private_data!;
+
+        /* we free our watch data when we get IN_IGNORED */
+        ret = Core.inotify_rm_wd(dev.ih, wd);
+
+    @out:
+        Vfs.fput(filp);
+        return ret;
+    }
+}

@@ -1,0 +1,606 @@
+using InotifySim.Model.Kernel;
+
+namespace InotifySim.Model.Vfs;
+
+/// <summary>The file_operations of a regular file or directory of the simulated filesystem.</summary>
+public sealed class RegularFops : FileOperations
+{
+    private readonly Vfs _vfs;
+    public RegularFops(Vfs vfs) => _vfs = vfs;
+    public override string Name => "simplefs_file_operations";
+
+    public override long read(File file, int count, out byte[] data)
+    {
+        data = Array.Empty<byte>();
+        if ((file.f_mode & O.FMODE_READ) == 0) return -Errno.EBADF;
+        var inode = file.f_dentry!.d_inode!;
+        if (inode.IsDir) return -Errno.EISDIR;
+        long n = Math.Min(count, inode.i_size);
+        Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
+        return n;
+    }
+
+    public override long write(File file, int count)
+    {
+        if ((file.f_mode & O.FMODE_WRITE) == 0) return -Errno.EBADF;
+        var inode = file.f_dentry!.d_inode!;
+        inode.i_size += count;
+        Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
+        return count;
+    }
+}
+
+// fs/open.c, fs/read_write.c, fs/file_table.c, fs/namei.c, fs/namespace.c, fs/super.c
+public sealed partial class Vfs
+{
+    private RegularFops? _regular;
+    public RegularFops RegularFops => _regular ??= new RegularFops(this);
+
+    public Process CurrentProcess => (Process)(K.current.Process ?? throw new InvalidOperationException($"task {K.current.Name} has no process"));
+
+    // ---------------------------------------------------------------- fd table
+
+    /// <summary>get_unused_fd(): the lowest free descriptor, or -EMFILE.</summary>
+    public int get_unused_fd()
+    {
+        var p = CurrentProcess;
+        for (int i = 0; i < p.Fds.Count; i++)
+        {
+            if (p.Fds[i] is null && !_reserved.Contains((p, i))) { _reserved.Add((p, i)); return i; }
+        }
+        if (p.Fds.Count >= Process.RLIMIT_NOFILE) return -Errno.EMFILE;
+        p.Fds.Add(null);
+        _reserved.Add((p, p.Fds.Count - 1));
+        return p.Fds.Count - 1;
+    }
+
+    private readonly HashSet<(Process, int)> _reserved = new();
+
+    public void put_unused_fd(int fd) => _reserved.Remove((CurrentProcess, fd));
+
+    public void fd_install(int fd, File file)
+    {
+        var p = CurrentProcess;
+        _reserved.Remove((p, fd));
+        p.Fds[fd] = file;
+    }
+
+    /// <summary>get_empty_filp(): a new struct file with f_count 1.</summary>
+    public File? get_empty_filp(FileOperations fop)
+    {
+        using var _ = K.Fn("get_empty_filp");
+        var f = K.Slab.kmem_cache_alloc("filp", Gfp.GFP_KERNEL, () => new File(K, fop));
+        if (f is null) return null;
+        f.f_count.atomic_set(1);
+        return f;
+    }
+
+    /// <summary>put_filp(): free a file that was never installed.</summary>
+    public void put_filp(File f)
+    {
+        if (f.f_count.atomic_dec_and_test()) K.Slab.kmem_cache_free("filp", f);
+    }
+
+    /// <summary>fget(fd): the file with a reference (fget_light in a shared files_struct).</summary>
+    public File? fget(int fd)
+    {
+        var p = CurrentProcess;
+        K.Point();
+        if (fd < 0 || fd >= p.Fds.Count) return null;
+        var f = p.Fds[fd];
+        if (f is null) return null;
+        f.f_count.atomic_inc();
+        return f;
+    }
+
+    /// <summary>fput(file): the last reference runs __fput (fsnotify_close, release, dput, mntput).</summary>
+    public void fput(File file)
+    {
+        if (file.f_count.atomic_dec_and_test()) __fput(file);
+    }
+
+    private void __fput(File file)
+    {
+        using var _ = K.Fn("__fput");
+        K.might_sleep("__fput");
+        var dentry = file.f_dentry;
+        var mnt = file.f_vfsmnt;
+        if (dentry != null) Fsnotify.fsnotify_close(this, file);
+        file.f_op.release(dentry?.d_inode, file);
+        K.Slab.kmem_cache_free("filp", file);
+        if (dentry != null) dput(dentry);
+        if (mnt != null) mntput(mnt);
+    }
+
+    // ---------------------------------------------------------------- syscalls
+
+    public long sys_open(string path, int flags, int mode = 0x1a4)
+    {
+        using var _ = K.Entry("sys_open");
+        const int O_CREAT = 0x40, O_EXCL = 0x80;
+        int fd = get_unused_fd();
+        if (fd < 0) return fd;
+        Nameidata nd;
+        int err = __user_walk(path, LOOKUP_FOLLOW, out nd);
+        if (err == -Errno.ENOENT && (flags & O_CREAT) != 0)
+        {
+            err = do_create(path, Mode.S_IFREG | (mode & 0x1ff), out nd);
+        }
+        else if (err == 0 && (flags & O_CREAT) != 0 && (flags & O_EXCL) != 0)
+        {
+            path_release(ref nd);
+            err = -Errno.EEXIST;
+        }
+        if (err != 0) { put_unused_fd(fd); return err; }
+        var inode = nd.dentry.d_inode!;
+        int acc = flags & O.O_ACCMODE;
+        int fmode = acc == O.O_RDONLY ? O.FMODE_READ : acc == O.O_WRONLY ? O.FMODE_WRITE : O.FMODE_READ | O.FMODE_WRITE;
+        if (inode.IsDir && (fmode & O.FMODE_WRITE) != 0) { path_release(ref nd); put_unused_fd(fd); return -Errno.EISDIR; }
+        int need = ((fmode & O.FMODE_READ) != 0 ? MAY_READ : 0) | ((fmode & O.FMODE_WRITE) != 0 ? MAY_WRITE : 0);
+        err = permission(inode, need);
+        if (err != 0) { path_release(ref nd); put_unused_fd(fd); return err; }
+        var f = get_empty_filp(RegularFops);
+        if (f is null) { path_release(ref nd); put_unused_fd(fd); return -Errno.ENFILE; }
+        f.f_dentry = nd.dentry; // the walk's references move to the file
+        f.f_vfsmnt = nd.mnt;
+        f.f_mode = fmode;
+        f.f_flags = flags;
+        Fsnotify.fsnotify_open(this, nd.dentry);
+        fd_install(fd, f);
+        return fd;
+    }
+
+    /// <summary>open(O_CREAT) of a missing file: vfs_create under the parent's i_mutex.</summary>
+    private int do_create(string path, int mode, out Nameidata nd)
+    {
+        nd = default;
+        int err = lookup_parent(path, out var parent, out var last);
+        if (err != 0) return err;
+        var dir = parent.dentry.d_inode!;
+        dir.i_mutex.mutex_lock_nested(1);
+        var dentry = d_lookup(parent.dentry, last);
+        if (dentry != null && dentry.d_inode != null)
+        {
+            // raced with another create: open what is there
+            dir.i_mutex.mutex_unlock();
+            nd.dentry = dentry;
+            nd.mnt = mntget(parent.mnt);
+            path_release(ref parent);
+            return 0;
+        }
+        if (dentry is null) dentry = d_alloc(parent.dentry, last);
+        if (dentry is null) { dir.i_mutex.mutex_unlock(); path_release(ref parent); return -Errno.ENOMEM; }
+        err = vfs_create(dir, dentry, mode);
+        dir.i_mutex.mutex_unlock();
+        if (err != 0) { dput(dentry); path_release(ref parent); return err; }
+        nd.dentry = dentry;
+        nd.mnt = mntget(parent.mnt);
+        path_release(ref parent);
+        return 0;
+    }
+
+    /// <summary>vfs_create(dir, dentry, mode)</summary>
+    public int vfs_create(Inode dir, Dentry dentry, int mode)
+    {
+        using var _ = K.Fn("vfs_create");
+        int err = permission(dir, MAY_WRITE | MAY_EXEC);
+        if (err != 0) return err;
+        var inode = new_inode(dir.i_sb, mode, K.current.Uid);
+        if (inode is null) return -Errno.ENOMEM;
+        d_instantiate(dentry, inode);
+        Fsnotify.fsnotify_create(this, dir, dentry);
+        return 0;
+    }
+
+    public long sys_close(int fd)
+    {
+        using var _ = K.Entry("sys_close");
+        var p = CurrentProcess;
+        K.Point();
+        if (fd < 0 || fd >= p.Fds.Count || p.Fds[fd] is null) return -Errno.EBADF;
+        var f = p.Fds[fd]!;
+        p.Fds[fd] = null;
+        fput(f);
+        return 0;
+    }
+
+    public long sys_read(int fd, int count, out byte[] data)
+    {
+        using var _ = K.Entry("sys_read");
+        data = Array.Empty<byte>();
+        var f = fget(fd);
+        if (f is null) return -Errno.EBADF;
+        long r = f.f_op.read(f, count, out data);
+        fput(f);
+        return r;
+    }
+
+    public long sys_write(int fd, int count)
+    {
+        using var _ = K.Entry("sys_write");
+        var f = fget(fd);
+        if (f is null) return -Errno.EBADF;
+        long r = f.f_op.write(f, count);
+        fput(f);
+        return r;
+    }
+
+    public long sys_ioctl(int fd, uint cmd, out int value)
+    {
+        using var _ = K.Entry("sys_ioctl");
+        value = 0;
+        var f = fget(fd);
+        if (f is null) return -Errno.EBADF;
+        long r = f.f_op.ioctl(f, cmd, out value);
+        fput(f);
+        return r;
+    }
+
+    public long sys_poll(int fd, out uint revents)
+    {
+        using var _ = K.Entry("sys_poll");
+        revents = 0;
+        var f = fget(fd);
+        if (f is null) return -Errno.EBADF;
+        revents = f.f_op.poll(f);
+        fput(f);
+        return revents != 0 ? 1 : 0;
+    }
+
+    public long sys_mkdir(string path, int mode = 0x1ed)
+    {
+        using var _ = K.Entry("sys_mkdir");
+        int err = lookup_parent(path, out var parent, out var last);
+        if (err != 0) return err;
+        var dir = parent.dentry.d_inode!;
+        dir.i_mutex.mutex_lock_nested(1);
+        var dentry = d_lookup(parent.dentry, last);
+        if (dentry != null && dentry.d_inode != null) err = -Errno.EEXIST;
+        else
+        {
+            dentry ??= d_alloc(parent.dentry, last);
+            if (dentry is null) err = -Errno.ENOMEM;
+            else err = vfs_mkdir(dir, dentry, mode);
+        }
+        dir.i_mutex.mutex_unlock();
+        if (dentry != null) dput(dentry);
+        path_release(ref parent);
+        return err;
+    }
+
+    public int vfs_mkdir(Inode dir, Dentry dentry, int mode)
+    {
+        using var _ = K.Fn("vfs_mkdir");
+        int err = permission(dir, MAY_WRITE | MAY_EXEC);
+        if (err != 0) return err;
+        var inode = new_inode(dir.i_sb, Mode.S_IFDIR | (mode & 0x1ff), K.current.Uid);
+        if (inode is null) return -Errno.ENOMEM;
+        inode.i_nlink = 2;
+        dir.i_nlink++;
+        d_instantiate(dentry, inode);
+        Fsnotify.fsnotify_mkdir(this, dir, dentry);
+        return 0;
+    }
+
+    public long sys_symlink(string target, string path)
+    {
+        using var _ = K.Entry("sys_symlink");
+        int err = lookup_parent(path, out var parent, out var last);
+        if (err != 0) return err;
+        var dir = parent.dentry.d_inode!;
+        dir.i_mutex.mutex_lock_nested(1);
+        var dentry = d_lookup(parent.dentry, last);
+        if (dentry != null && dentry.d_inode != null) err = -Errno.EEXIST;
+        else
+        {
+            dentry ??= d_alloc(parent.dentry, last);
+            if (dentry is null) err = -Errno.ENOMEM;
+            else
+            {
+                using var __ = K.Fn("vfs_symlink");
+                err = permission(dir, MAY_WRITE | MAY_EXEC);
+                if (err == 0)
+                {
+                    var inode = new_inode(dir.i_sb, Mode.S_IFLNK | 0x1ff, K.current.Uid);
+                    if (inode is null) err = -Errno.ENOMEM;
+                    else
+                    {
+                        inode.i_link = target;
+                        d_instantiate(dentry, inode);
+                        Fsnotify.fsnotify_create(this, dir, dentry);
+                    }
+                }
+            }
+        }
+        dir.i_mutex.mutex_unlock();
+        if (dentry != null) dput(dentry);
+        path_release(ref parent);
+        return err;
+    }
+
+    public long sys_unlink(string path) => do_unlink(path, rmdir: false);
+    public long sys_rmdir(string path) => do_unlink(path, rmdir: true);
+
+    private long do_unlink(string path, bool rmdir)
+    {
+        using var _ = K.Entry(rmdir ? "sys_rmdir" : "sys_unlink");
+        int err = lookup_parent(path, out var parent, out var last);
+        if (err != 0) return err;
+        var dir = parent.dentry.d_inode!;
+        dir.i_mutex.mutex_lock_nested(1);
+        var dentry = d_lookup(parent.dentry, last);
+        if (dentry is null || dentry.d_inode is null) err = -Errno.ENOENT;
+        else err = rmdir ? vfs_rmdir(dir, dentry) : vfs_unlink(dir, dentry);
+        dir.i_mutex.mutex_unlock();
+        if (dentry != null) dput(dentry);
+        path_release(ref parent);
+        return err;
+    }
+
+    public int vfs_unlink(Inode dir, Dentry dentry)
+    {
+        using var _ = K.Fn("vfs_unlink");
+        int err = permission(dir, MAY_WRITE | MAY_EXEC);
+        if (err != 0) return err;
+        var inode = dentry.d_inode!;
+        if (inode.IsDir) return -Errno.EISDIR;
+        if (dentry.d_mounted > 0) return -Errno.EBUSY;
+        inode.i_mutex.mutex_lock_nested(2);
+        inode.i_nlink--;
+        inode.i_mutex.mutex_unlock();
+        d_delete(dentry);
+        return 0;
+    }
+
+    public int vfs_rmdir(Inode dir, Dentry dentry)
+    {
+        using var _ = K.Fn("vfs_rmdir");
+        int err = permission(dir, MAY_WRITE | MAY_EXEC);
+        if (err != 0) return err;
+        var inode = dentry.d_inode!;
+        if (!inode.IsDir) return -Errno.ENOTDIR;
+        if (dentry.IsRoot || dentry.d_mounted > 0) return -Errno.EBUSY;
+        inode.i_mutex.mutex_lock_nested(2);
+        foreach (var c in dentry.d_subdirs)
+        {
+            if (c.d_inode != null && c.d_hashed) { inode.i_mutex.mutex_unlock(); return -Errno.ENOTEMPTY; }
+        }
+        inode.i_nlink = 0;
+        dir.i_nlink--;
+        inode.i_mutex.mutex_unlock();
+        d_delete(dentry);
+        return 0;
+    }
+
+    public long sys_rename(string oldpath, string newpath)
+    {
+        using var _ = K.Entry("sys_rename");
+        int err = lookup_parent(oldpath, out var oldnd, out var oldlast);
+        if (err != 0) return err;
+        err = lookup_parent(newpath, out var newnd, out var newlast);
+        if (err != 0) { path_release(ref oldnd); return err; }
+        if (!ReferenceEquals(oldnd.mnt, newnd.mnt)) { path_release(ref oldnd); path_release(ref newnd); return -Errno.EXDEV; }
+        var olddir = oldnd.dentry.d_inode!;
+        var newdir = newnd.dentry.d_inode!;
+        // lock_rename()
+        var sb = olddir.i_sb;
+        sb.s_vfs_rename_mutex.mutex_lock();
+        olddir.i_mutex.mutex_lock_nested(1);
+        if (!ReferenceEquals(olddir, newdir)) newdir.i_mutex.mutex_lock_nested(2);
+        var old_dentry = d_lookup(oldnd.dentry, oldlast);
+        Dentry? new_dentry = null;
+        if (old_dentry is null || old_dentry.d_inode is null) err = -Errno.ENOENT;
+        else
+        {
+            new_dentry = d_lookup(newnd.dentry, newlast) ?? d_alloc(newnd.dentry, newlast);
+            if (new_dentry is null) err = -Errno.ENOMEM;
+            else if (ReferenceEquals(old_dentry, new_dentry)) err = 0;
+            else if (IsAncestor(old_dentry, newnd.dentry)) err = -Errno.EINVAL;
+            else err = vfs_rename(olddir, old_dentry, newdir, new_dentry);
+        }
+        // unlock_rename()
+        if (!ReferenceEquals(olddir, newdir)) newdir.i_mutex.mutex_unlock();
+        olddir.i_mutex.mutex_unlock();
+        sb.s_vfs_rename_mutex.mutex_unlock();
+        if (new_dentry != null) dput(new_dentry);
+        if (old_dentry != null) dput(old_dentry);
+        path_release(ref newnd);
+        path_release(ref oldnd);
+        return err;
+    }
+
+    private static bool IsAncestor(Dentry a, Dentry d)
+    {
+        for (var x = d; ; x = x.d_parent)
+        {
+            if (ReferenceEquals(x, a)) return true;
+            if (x.IsRoot) return false;
+        }
+    }
+
+    /// <summary>vfs_rename(): vfs_rename_dir / vfs_rename_other, then fsnotify_move.</summary>
+    public int vfs_rename(Inode old_dir, Dentry old_dentry, Inode new_dir, Dentry new_dentry)
+    {
+        using var _ = K.Fn("vfs_rename");
+        int err = permission(old_dir, MAY_WRITE | MAY_EXEC);
+        if (err == 0) err = permission(new_dir, MAY_WRITE | MAY_EXEC);
+        if (err != 0) return err;
+        var source = old_dentry.d_inode!;
+        var target = new_dentry.d_inode;
+        bool isdir = source.IsDir;
+        if (target != null)
+        {
+            if (isdir && !target.IsDir) return -Errno.ENOTDIR;
+            if (!isdir && target.IsDir) return -Errno.EISDIR;
+            if (target.IsDir)
+            {
+                foreach (var c in new_dentry.d_subdirs)
+                    if (c.d_inode != null && c.d_hashed) return -Errno.ENOTEMPTY;
+            }
+            if (new_dentry.d_mounted > 0 || old_dentry.d_mounted > 0) return -Errno.EBUSY;
+        }
+        string old_name = old_dentry.d_name; // fsnotify_oldname_init
+        if (target != null)
+        {
+            target.i_mutex.mutex_lock_nested(3);
+            target.i_nlink = target.IsDir ? 0 : target.i_nlink - 1;
+            target.i_mutex.mutex_unlock();
+            if (target.IsDir) new_dir.i_nlink--;
+        }
+        if (isdir && !ReferenceEquals(old_dir, new_dir))
+        {
+            old_dir.i_nlink--;
+            new_dir.i_nlink++;
+        }
+        d_move(old_dentry, new_dentry);
+        Fsnotify.fsnotify_move(this, old_dir, new_dir, old_name, old_dentry.d_name, isdir, target, source);
+        return 0;
+    }
+
+    public long sys_chmod(string path, int mode)
+    {
+        using var _ = K.Entry("sys_chmod");
+        int err = __user_walk(path, LOOKUP_FOLLOW, out var nd);
+        if (err != 0) return err;
+        var inode = nd.dentry.d_inode!;
+        if (K.current.Uid != 0 && K.current.Uid != inode.i_uid) err = -Errno.EPERM;
+        else
+        {
+            inode.i_mutex.mutex_lock();
+            inode.i_mode = (inode.i_mode & Mode.S_IFMT) | (mode & 0x1ff);
+            inode.i_mutex.mutex_unlock();
+            Fsnotify.fsnotify_change(this, nd.dentry, Fsnotify.ATTR_MODE);
+        }
+        path_release(ref nd);
+        return err;
+    }
+
+    public long sys_setxattr(string path)
+    {
+        using var _ = K.Entry("sys_setxattr");
+        int err = __user_walk(path, LOOKUP_FOLLOW, out var nd);
+        if (err != 0) return err;
+        var inode = nd.dentry.d_inode!;
+        if (K.current.Uid != 0 && K.current.Uid != inode.i_uid) err = -Errno.EPERM;
+        else
+        {
+            inode.i_mutex.mutex_lock();
+            inode.i_mutex.mutex_unlock();
+            Fsnotify.fsnotify_xattr(this, nd.dentry);
+        }
+        path_release(ref nd);
+        return err;
+    }
+
+    // ---------------------------------------------------------------- mount / umount
+
+    /// <summary>mount a new empty filesystem on the directory <paramref name="path"/>.</summary>
+    public long sys_mount(string path)
+    {
+        using var _ = K.Entry("sys_mount");
+        if (K.current.Uid != 0) return -Errno.EPERM;
+        int err = __user_walk(path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, out var nd);
+        if (err != 0) return err;
+        if (nd.dentry.d_mounted > 0) { path_release(ref nd); return -Errno.EBUSY; }
+        var sb = alloc_super("simplefs");
+        var root = d_alloc_root(sb, Mode.S_IFDIR | 0x1ff, 0);
+        var mnt = K.Slab.alloc_nofail("mnt_cache", () => new Vfsmount(K, sb, root, nd.mnt, nd.dentry, path));
+        mnt.mnt_count.atomic_set(1);
+        nd.dentry.d_mounted++;
+        // the mount keeps the walk's references to its mountpoint and parent mount
+        _mounts.Add(mnt);
+        return 0;
+    }
+
+    /// <summary>
+    /// umount(path): -EBUSY while anything but the mount tree and this walk holds the mount;
+    /// then generic_shutdown_super: shrink the dcache, clear MS_ACTIVE, invalidate_inodes
+    /// (which runs inotify_unmount_inodes), "busy inodes after unmount", free the superblock.
+    /// </summary>
+    public long sys_umount(string path)
+    {
+        using var _ = K.Entry("sys_umount");
+        if (K.current.Uid != 0) return -Errno.EPERM;
+        int err = __user_walk(path, LOOKUP_FOLLOW, out var nd);
+        if (err != 0) return err;
+        var mnt = nd.mnt;
+        if (!ReferenceEquals(nd.dentry, mnt.mnt_root) || ReferenceEquals(mnt, RootMnt)) { path_release(ref nd); return -Errno.EINVAL; }
+        foreach (var child in _mounts)
+        {
+            if (ReferenceEquals(child.mnt_parent, mnt)) { path_release(ref nd); return -Errno.EBUSY; }
+        }
+        // do_umount: the mount tree holds one reference, this walk another
+        if (mnt.mnt_count.atomic_read() > 2) { path_release(ref nd); return -Errno.EBUSY; }
+        path_release(ref nd);
+        _mounts.Remove(mnt);
+        var mp = mnt.mnt_mountpoint!;
+        var parent = mnt.mnt_parent!;
+        mp.d_mounted--;
+        kill_mount(mnt);
+        dput(mp);
+        mntput(parent);
+        return 0;
+    }
+
+    private void kill_mount(Vfsmount mnt)
+    {
+        using var _ = K.Fn("deactivate_super");
+        var sb = mnt.mnt_sb;
+        generic_shutdown_super(sb);
+        mnt.mnt_count.atomic_dec();
+        K.Slab.kmem_cache_free("mnt_cache", mnt);
+    }
+
+    private void generic_shutdown_super(SuperBlock sb)
+    {
+        using var _ = K.Fn("generic_shutdown_super");
+        var root = sb.s_root;
+        if (root != null)
+        {
+            sb.s_root = null;
+            shrink_dcache_parent(root);
+            // dput(root): the root dentry is killed with the superblock
+            dcache_lock.spin_lock();
+            dentry_iput(root);
+            K.Slab.kmem_cache_free("dentry_cache", root);
+            sb.s_flags &= ~SuperBlock.MS_ACTIVE;
+            // bad name - it should be evict_inodes()
+            invalidate_inodes(sb);
+            // Forget any remaining inodes
+            if (invalidate_inodes(sb) != 0)
+            {
+                var busy = new List<string>();
+                var fns = new List<string> { "generic_shutdown_super" };
+                for (ListHead p = sb.s_inodes.Next("generic_shutdown_super"); p != sb.s_inodes; p = p.Next("generic_shutdown_super"))
+                {
+                    var inode = p.list_entry<Inode>("i_sb_list");
+                    busy.Add($"{inode.Describe} ino {inode.i_ino} i_count {inode.i_count.Peek}");
+                }
+                K.Bug(BugClass.BusyInodes, $"VFS: Busy inodes after unmount of {sb.s_id}. Self-destruct in 5 seconds.  Have a nice day...",
+                    fns, new[] { K.current.Name }, busy,
+                    $"VFS: Busy inodes after unmount of {sb.s_id}.\nStill referenced:\n  " + string.Join("\n  ", busy) + "\n");
+            }
+        }
+        K.Slab.kmem_cache_free("super_block", sb);
+    }
+
+    /// <summary>Unmounts everything but the root, deepest first, then shuts the root superblock down.</summary>
+    public void umount_all()
+    {
+        using var _ = K.Fn("umount_all");
+        for (int i = _mounts.Count - 1; i >= 0; i--)
+        {
+            var m = _mounts[i];
+            if (ReferenceEquals(m, RootMnt)) continue;
+            long r = sys_umount(m.Path);
+            if (r != 0)
+                K.Bug(BugClass.Leak, $"umount of {m.Path} at teardown failed with {Errno.Ret(r)}: a reference to the mount was leaked",
+                    new[] { "sys_umount" }, new[] { K.current.Name }, new[] { m.Path }, $"mnt_count {m.mnt_count.Peek}\n");
+        }
+        _mounts.Remove(RootMnt);
+        if (RootMnt.mnt_count.Peek != 1)
+            K.Bug(BugClass.Leak, $"root mount still referenced at teardown (mnt_count {RootMnt.mnt_count.Peek})",
+                new[] { "umount_all" }, new[] { K.current.Name }, new[] { "/" }, "a path reference (nameidata or file) was leaked\n");
+        kill_mount(RootMnt);
+    }
+}

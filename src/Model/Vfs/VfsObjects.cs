@@ -1,0 +1,244 @@
+using InotifySim.Model.Kernel;
+
+namespace InotifySim.Model.Vfs;
+
+/// <summary>struct super_block: its inode list (s_inodes, under inode_lock) and lifetime.</summary>
+public sealed class SuperBlock : KObject
+{
+    public const int MS_ACTIVE = 1 << 30;
+    public override string TypeName => "struct super_block";
+
+    public readonly ListHead s_inodes;
+    private string _s_id;
+    private int _s_flags;
+    private Dentry? _s_root;
+    /// <summary>sb->s_vfs_rename_mutex (lock_rename).</summary>
+    public readonly Kernel.Mutex s_vfs_rename_mutex;
+
+    public SuperBlock(Kernel.Kernel k, string id, LockClass renameClass) : base(k)
+    {
+        _s_id = id;
+        s_inodes = new ListHead(this, "s_inodes");
+        s_vfs_rename_mutex = new Kernel.Mutex(this, "s_vfs_rename_mutex", renameClass);
+    }
+
+    public string s_id { get { Chk(); return _s_id; } }
+    public int s_flags { get { Chk(); return _s_flags; } set { Chk(); _s_flags = value; } }
+    public Dentry? s_root { get { Chk(); return _s_root; } set { Chk(); _s_root = value; } }
+}
+
+public static class Mode
+{
+    public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    public static bool S_ISDIR(int m) => (m & S_IFMT) == S_IFDIR;
+    public static bool S_ISREG(int m) => (m & S_IFMT) == S_IFREG;
+    public static bool S_ISLNK(int m) => (m & S_IFMT) == S_IFLNK;
+}
+
+/// <summary>
+/// struct inode: i_count (iget/igrab/iput), i_nlink, mode, owner, permission bits, the
+/// superblock list entry, i_state, and inotify's inotify_watches / inotify_mutex.
+/// </summary>
+public sealed class Inode : KObject
+{
+    public const int I_FREEING = 1 << 4, I_CLEAR = 1 << 5, I_WILL_FREE = 1 << 6;
+    public override string TypeName => "struct inode";
+
+    public readonly Atomic i_count;
+    public readonly ListHead i_sb_list;
+    /// <summary>inode->inotify_watches: the watches on this inode (protected by inotify_mutex).</summary>
+    public readonly ListHead inotify_watches;
+    /// <summary>inode->inotify_mutex: protects inotify_watches and watch->i_list.</summary>
+    public readonly Kernel.Mutex inotify_mutex;
+    /// <summary>inode->i_mutex: the VFS's directory / inode mutex.</summary>
+    public readonly Kernel.Mutex i_mutex;
+
+    private readonly long _ino;
+    private int _i_nlink, _i_mode, _i_uid, _i_state;
+    private SuperBlock _i_sb;
+    private string? _symlink;
+    private long _i_size;
+    /// <summary>i_dentry: the alias dentries (no hard links in this model: at most one).</summary>
+    private Dentry? _alias;
+
+    public Inode(Kernel.Kernel k, SuperBlock sb, long ino, int mode, int uid, LockClass inotifyMutex, LockClass iMutex) : base(k)
+    {
+        _i_sb = sb;
+        _ino = ino;
+        _i_mode = mode;
+        _i_uid = uid;
+        i_count = new Atomic(this, "i_count", refcount: true, revivable: true);
+        i_sb_list = new ListHead(this, "i_sb_list");
+        inotify_watches = new ListHead(this, "inotify_watches");
+        inotify_mutex = new Kernel.Mutex(this, "inotify_mutex", inotifyMutex);
+        i_mutex = new Kernel.Mutex(this, "i_mutex", iMutex);
+    }
+
+    public long i_ino { get { Chk(); return _ino; } }
+    public int i_nlink { get { Chk(); return _i_nlink; } set { Chk(); _i_nlink = value; } }
+    public int i_mode { get { Chk(); return _i_mode; } set { Chk(); _i_mode = value; } }
+    public int i_uid { get { Chk(); return _i_uid; } set { Chk(); _i_uid = value; } }
+    public int i_state { get { Chk(); return _i_state; } set { Chk(); _i_state = value; } }
+    public SuperBlock i_sb { get { Chk(); return _i_sb; } }
+    public string? i_link { get { Chk(); return _symlink; } set { Chk(); _symlink = value; } }
+    public long i_size { get { Chk(); return _i_size; } set { Chk(); _i_size = value; } }
+    public Dentry? i_dentry { get { Chk(); return _alias; } set { Chk(); _alias = value; } }
+
+    public bool IsDir => Mode.S_ISDIR(i_mode);
+    public override string ToString() => $"inode #{_ino}";
+}
+
+/// <summary>struct dentry: d_name, d_parent, d_inode, d_lock, d_flags, d_count, children.</summary>
+public sealed class Dentry : KObject
+{
+    /// <summary>DCACHE_INOTIFY_PARENT_WATCHED (include/linux/dcache.h).</summary>
+    public const int DCACHE_INOTIFY_PARENT_WATCHED = 0x0020;
+    public override string TypeName => "struct dentry";
+
+    public readonly Atomic d_count;
+    public readonly Spinlock d_lock;
+    private string _d_name;
+    private Dentry _d_parent;
+    private Inode? _d_inode;
+    private int _d_flags;
+    private bool _hashed;
+    private int _d_mounted;
+    /// <summary>d_subdirs: children in creation order (deterministic).</summary>
+    private readonly List<Dentry> _d_subdirs = new();
+
+    public Dentry(Kernel.Kernel k, Dentry? parent, string name, LockClass dLock) : base(k)
+    {
+        _d_name = name;
+        _d_parent = parent ?? this;
+        d_count = new Atomic(this, "d_count", refcount: true, revivable: true);
+        d_lock = new Spinlock(this, "d_lock", dLock);
+    }
+
+    public string d_name { get { Chk(); return _d_name; } set { Chk(); _d_name = value; } }
+    public Dentry d_parent { get { Chk(); return _d_parent; } set { Chk(); _d_parent = value; } }
+    public Inode? d_inode { get { Chk(); return _d_inode; } set { Chk(); _d_inode = value; } }
+    public int d_flags { get { Chk(); return _d_flags; } set { Chk(); _d_flags = value; } }
+    public bool d_hashed { get { Chk(); return _hashed; } set { Chk(); _hashed = value; } }
+    public int d_mounted { get { Chk(); return _d_mounted; } set { Chk(); _d_mounted = value; } }
+    public List<Dentry> d_subdirs { get { Chk(); return _d_subdirs; } }
+    public bool IsRoot => ReferenceEquals(_d_parent, this);
+
+    public override string ToString() => $"dentry '{_d_name}'";
+}
+
+/// <summary>struct vfsmount.</summary>
+public sealed class Vfsmount : KObject
+{
+    public override string TypeName => "struct vfsmount";
+    public readonly Atomic mnt_count;
+    private readonly SuperBlock _sb;
+    private readonly Dentry _root;
+    private readonly Dentry? _mountpoint;
+    private readonly Vfsmount? _parent;
+    public string Path { get; }
+
+    public Vfsmount(Kernel.Kernel k, SuperBlock sb, Dentry root, Vfsmount? parent, Dentry? mountpoint, string path) : base(k)
+    {
+        _sb = sb;
+        _root = root;
+        _parent = parent;
+        _mountpoint = mountpoint;
+        Path = path;
+        mnt_count = new Atomic(this, "mnt_count", refcount: true);
+    }
+
+    public SuperBlock mnt_sb { get { Chk(); return _sb; } }
+    public Dentry mnt_root { get { Chk(); return _root; } }
+    public Dentry? mnt_mountpoint { get { Chk(); return _mountpoint; } }
+    public Vfsmount? mnt_parent { get { Chk(); return _parent; } }
+}
+
+/// <summary>struct user_struct (kernel/user.c) with the inotify counters.</summary>
+public sealed class UserStruct : KObject
+{
+    public override string TypeName => "struct user_struct";
+    public readonly Atomic __count;
+    /// <summary>How many inotify watches does this user have?</summary>
+    public readonly Atomic inotify_watches;
+    /// <summary>How many inotify devs does this user have opened?</summary>
+    public readonly Atomic inotify_devs;
+    public int Uid { get; }
+
+    public UserStruct(Kernel.Kernel k, int uid) : base(k)
+    {
+        Uid = uid;
+        __count = new Atomic(this, "__count", refcount: true);
+        inotify_watches = new Atomic(this, "inotify_watches", refcount: false);
+        inotify_devs = new Atomic(this, "inotify_devs", refcount: false);
+    }
+}
+
+/// <summary>Open-file flags and modes.</summary>
+public static class O
+{
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_NONBLOCK = 0x800;
+    public const int FMODE_READ = 1, FMODE_WRITE = 2;
+}
+
+/// <summary>struct file_operations: what a struct file dispatches to.</summary>
+public abstract class FileOperations
+{
+    public abstract string Name { get; }
+    public virtual long read(File file, int count, out byte[] data) { data = Array.Empty<byte>(); return -Errno.EINVAL; }
+    public virtual long write(File file, int count) => -Errno.EINVAL;
+    public virtual uint poll(File file) => 0;
+    public virtual long ioctl(File file, uint cmd, out int value) { value = 0; return -Errno.ENOTTY; }
+    public virtual int release(Inode? inode, File file) => 0;
+}
+
+/// <summary>struct file.</summary>
+public sealed class File : KObject
+{
+    public override string TypeName => "struct file";
+    public readonly Atomic f_count;
+    private FileOperations _f_op;
+    private object? _private_data;
+    private Dentry? _f_dentry;
+    private Vfsmount? _f_vfsmnt;
+    private int _f_mode, _f_flags;
+
+    public File(Kernel.Kernel k, FileOperations fop) : base(k)
+    {
+        _f_op = fop;
+        f_count = new Atomic(this, "f_count", refcount: true);
+    }
+
+    public FileOperations f_op { get { Chk(); return _f_op; } set { Chk(); _f_op = value; } }
+    public object? private_data { get { Chk(); return _private_data; } set { Chk(); _private_data = value; } }
+    public Dentry? f_dentry { get { Chk(); return _f_dentry; } set { Chk(); _f_dentry = value; } }
+    public Vfsmount? f_vfsmnt { get { Chk(); return _f_vfsmnt; } set { Chk(); _f_vfsmnt = value; } }
+    public int f_mode { get { Chk(); return _f_mode; } set { Chk(); _f_mode = value; } }
+    public int f_flags { get { Chk(); return _f_flags; } set { Chk(); _f_flags = value; } }
+}
+
+/// <summary>A process: credentials and the fd table (files_struct), shared by its threads.</summary>
+public sealed class Process
+{
+    public const int RLIMIT_NOFILE = 1024;
+    public int Tgid { get; }
+    public string Comm { get; }
+    public int Uid { get; }
+    public UserStruct User { get; }
+    public readonly List<File?> Fds = new();
+    public bool Exited { get; set; }
+
+    public Process(int tgid, string comm, int uid, UserStruct user)
+    {
+        Tgid = tgid;
+        Comm = comm;
+        Uid = uid;
+        User = user;
+    }
+}
+
+/// <summary>struct nameidata: a pinned (dentry, vfsmount) pair from a path walk.</summary>
+public struct Nameidata
+{
+    public Dentry dentry;
+    public Vfsmount mnt;
+}
