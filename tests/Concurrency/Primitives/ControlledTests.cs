@@ -1,0 +1,277 @@
+using InotifySim.Model.Kernel;
+using InotifySim.Tests.Concurrency.Infrastructure;
+using Xunit.Abstractions;
+using KMutex = InotifySim.Model.Kernel.Mutex;
+
+namespace InotifySim.Tests.Concurrency.Primitives;
+
+/// <summary>Detectors and primitives under Coyote's controlled scheduler.</summary>
+public class ControlledTests
+{
+    private const uint Iterations = 200;
+    private const uint Seed = 20061;
+    private readonly ITestOutputHelper _out;
+
+    public ControlledTests(ITestOutputHelper output) => _out = output;
+
+    // ------------------------------------------------------------ infrastructure
+
+    [Fact]
+    public void Assemblies_under_test_are_coyote_rewritten()
+    {
+        Assert.True(CoyoteHost.RewriteProblem is null, CoyoteHost.RewriteProblem);
+        Assert.Equal(new[] { "InotifySim.Model", "inotify-sim", "InotifySim.Tests.Concurrency" },
+            CoyoteHost.AssembliesUnderTest.Select(a => a.GetName().Name));
+    }
+
+    [Fact]
+    public void Host_runs_every_iteration_when_nothing_fails_and_reports_an_assertion()
+    {
+        var ok = CoyoteHost.Run(k => { }, iterations: 50, seed: Seed);
+        Assert.False(ok.BugFound, ok.ToString());
+        Assert.Equal(50, ok.IterationsRun);
+
+        // a plain (non-kernel) failure is still a Coyote bug, with no kernel report attached
+        var bad = CoyoteHost.Run(k => Microsoft.Coyote.Specifications.Specification.Assert(false, "plain failure"), iterations: 5, seed: Seed);
+        Assert.True(bad.BugFound);
+        Assert.Null(bad.KernelReport);
+        Assert.Contains("plain failure", bad.BugText);
+    }
+
+    // ------------------------------------------------------------ mutex wait-for deadlock
+
+    /// <summary>
+    /// ABBA on two locks of ONE lock class, each task annotating its second lock with
+    /// mutex_lock_nested(1) (as code does for "parent then child" inodes). Lockdep records no
+    /// edge for same-class nesting, so it is blind; only the wait-for graph can see the cycle.
+    /// </summary>
+    [Fact]
+    public void ABBA_hidden_from_lockdep_is_reported_by_the_wait_for_graph_naming_both_tasks_and_locks()
+    {
+        string[] tasks = new string[2];
+        string[] locks = new string[2];
+        var res = CoyoteHost.Run(k =>
+        {
+            var cls = k.Lockdep.Class("inode->i_mutex");
+            var a = new KMutex(k.Globals, "inode_a", cls);
+            var b = new KMutex(k.Globals, "inode_b", cls);
+            var t1 = k.NewTask("renamer1", 0);
+            var t2 = k.NewTask("renamer2", 0);
+            tasks[0] = t1.Name; tasks[1] = t2.Name;
+            locks[0] = a.Name; locks[1] = b.Name;
+            var w1 = k.Spawn(t1, () =>
+            {
+                using var e = k.Entry("sys_rename");
+                using var f = k.Fn("lock_a_then_b");
+                a.mutex_lock_nested(0);
+                b.mutex_lock_nested(1);
+                b.mutex_unlock();
+                a.mutex_unlock();
+            });
+            var w2 = k.Spawn(t2, () =>
+            {
+                using var e = k.Entry("sys_rename");
+                using var f = k.Fn("lock_b_then_a");
+                b.mutex_lock_nested(0);
+                a.mutex_lock_nested(1);
+                a.mutex_unlock();
+                b.mutex_unlock();
+            });
+            CoyoteHost.Join(w1, w2);
+        }, Iterations, Seed);
+        _out.WriteLine(res.ToString());
+
+        Assert.True(res.BugFound, "the ABBA deadlock was not found in " + Iterations + " iterations");
+        var r = res.KernelReport;
+        Assert.NotNull(r);
+        Assert.Equal(BugClass.Deadlock, r!.Class);
+        Assert.Contains("deadlock: 2 tasks wait for each other", r.Title);
+        Assert.Equal(tasks.OrderBy(x => x), r.Threads.OrderBy(x => x));
+        Assert.Equal(locks.OrderBy(x => x), r.Objects.OrderBy(x => x));
+        Assert.Contains("lock_a_then_b", r.Functions);
+        Assert.Contains("lock_b_then_a", r.Functions);
+        Assert.Contains("Wait-for cycle", r.Text);
+        // it is OUR check that reported, not Coyote's own deadlock monitor
+        Assert.StartsWith(CoyoteHost.KernelBugPrefix, res.BugText);
+        Assert.DoesNotContain("Deadlock detected", res.BugText);
+        Assert.DoesNotContain("potential deadlock", res.BugText, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Same_order_locking_by_three_tasks_never_deadlocks()
+    {
+        var res = CoyoteHost.Run(k =>
+        {
+            var a = new KMutex(k.Globals, "a", k.Lockdep.Class("A"));
+            var b = new KMutex(k.Globals, "b", k.Lockdep.Class("B"));
+            int inside = 0;
+            var ws = Enumerable.Range(0, 3).Select(i => k.Spawn(k.NewTask("w" + i, 0), () =>
+            {
+                using var e = k.Entry("sys_w");
+                a.mutex_lock();
+                b.mutex_lock();
+                inside++;
+                Microsoft.Coyote.Specifications.Specification.Assert(inside == 1, "mutual exclusion violated");
+                k.Point();
+                inside--;
+                b.mutex_unlock();
+                a.mutex_unlock();
+            })).ToArray();
+            CoyoteHost.Join(ws);
+        }, Iterations, Seed);
+        Assert.False(res.BugFound, res.ToString());
+        Assert.Equal((int)Iterations, res.IterationsRun);
+    }
+
+    /// <summary>With distinct lock classes lockdep sees the inversion before any task blocks, in every schedule.</summary>
+    [Fact]
+    public void ABBA_with_distinct_classes_is_caught_by_lockdep_first()
+    {
+        var res = CoyoteHost.Run(k =>
+        {
+            var a = new KMutex(k.Globals, "a", k.Lockdep.Class("A"));
+            var b = new KMutex(k.Globals, "b", k.Lockdep.Class("B"));
+            var w1 = k.Spawn(k.NewTask("t1", 0), () => { using var f = k.Fn("ab"); a.mutex_lock(); b.mutex_lock(); b.mutex_unlock(); a.mutex_unlock(); });
+            var w2 = k.Spawn(k.NewTask("t2", 0), () => { using var f = k.Fn("ba"); b.mutex_lock(); a.mutex_lock(); a.mutex_unlock(); b.mutex_unlock(); });
+            CoyoteHost.Join(w1, w2);
+        }, Iterations, Seed);
+        Assert.True(res.BugFound);
+        Assert.Equal(1, res.IterationsRun); // every schedule takes both edges
+        Assert.Equal(BugClass.LockOrderInversion, res.KernelReport!.Class);
+        Assert.Contains("ab", res.KernelReport.Functions);
+        Assert.Contains("ba", res.KernelReport.Functions);
+    }
+
+    // ------------------------------------------------------------ wait queues
+
+    [Fact]
+    public void Prepare_to_wait_then_schedule_is_always_woken_by_wake_up_interruptible()
+    {
+        int woke = 0, sleptAndWoke = 0;
+        var res = CoyoteHost.Run(k =>
+        {
+            var o = new TestObj(k);
+            bool ready = false;
+            bool observed = false;
+            var reader = k.Spawn(k.NewTask("reader", 0), () =>
+            {
+                using var e = k.Entry("sys_read");
+                while (true)
+                {
+                    o.Wq.prepare_to_wait(TaskStruct.TASK_INTERRUPTIBLE);
+                    if (ready) break;
+                    o.Wq.schedule();
+                    if (ready) sleptAndWoke++;
+                }
+                o.Wq.finish_wait();
+                observed = ready;
+            });
+            var writer = k.Spawn(k.NewTask("writer", 0), () =>
+            {
+                using var e = k.Entry("sys_write");
+                k.Point();
+                ready = true;
+                o.Wq.wake_up_interruptible();
+            });
+            CoyoteHost.Join(reader, writer);
+            Microsoft.Coyote.Specifications.Specification.Assert(observed, "reader returned without the event");
+            Microsoft.Coyote.Specifications.Specification.Assert(o.Wq.WaiterCount == 0, "reader left on the wait queue");
+            woke++;
+        }, Iterations, Seed);
+        _out.WriteLine(res.ToString());
+        Assert.False(res.BugFound, res.ToString());
+        Assert.Equal((int)Iterations, woke);
+        Assert.True(sleptAndWoke > 0, "no schedule ever made the reader actually sleep and be woken");
+    }
+
+    /// <summary>The negative control: checking the condition before prepare_to_wait loses the wake-up.</summary>
+    [Fact]
+    public void Checking_before_prepare_to_wait_loses_the_wakeup_and_is_found()
+    {
+        var res = CoyoteHost.Run(k =>
+        {
+            var o = new TestObj(k);
+            bool ready = false;
+            var reader = k.Spawn(k.NewTask("reader", 0), () =>
+            {
+                if (!ready)
+                {
+                    k.Point(); // the window: the writer may run here
+                    o.Wq.prepare_to_wait(TaskStruct.TASK_INTERRUPTIBLE);
+                    o.Wq.schedule();
+                    o.Wq.finish_wait();
+                }
+            });
+            var writer = k.Spawn(k.NewTask("writer", 0), () =>
+            {
+                ready = true;
+                o.Wq.wake_up_interruptible();
+            });
+            CoyoteHost.Join(reader, writer);
+        }, Iterations, Seed);
+        _out.WriteLine(res.ToString());
+        Assert.True(res.BugFound, "the lost wake-up was not found");
+        Assert.Null(res.KernelReport); // a hang: found by Coyote's deadlock detection
+        Assert.Contains("Deadlock", res.BugText, StringComparison.OrdinalIgnoreCase);
+    }
+
+    // ------------------------------------------------------------ fault injection
+
+    [Fact]
+    public void Fault_injection_explores_both_the_failing_and_the_succeeding_allocation()
+    {
+        int failed = 0, succeeded = 0, idrFailed = 0;
+        var res = CoyoteHost.Run(k =>
+        {
+            Assert.True(k.FaultInjection);
+            var t = k.Spawn(k.NewTask("alloc", 0), () =>
+            {
+                using var e = k.Entry("sys_alloc");
+                var o = k.Slab.kmem_cache_alloc("test_cache", Gfp.GFP_KERNEL, () => new TestObj(k));
+                if (o is null) { failed++; return; }
+                succeeded++;
+                if (o.Ids.idr_pre_get(Gfp.GFP_KERNEL) == 0) idrFailed++;
+                k.Slab.kmem_cache_free("test_cache", o);
+            });
+            t.Wait();
+            k.Slab.kmemleak_scan();
+        }, Iterations, Seed, faultInjection: true);
+        _out.WriteLine($"{res}\nfailed={failed} succeeded={succeeded} idr_pre_get failed={idrFailed}");
+        Assert.False(res.BugFound, res.ToString());
+        Assert.True(failed > 0, "kmem_cache_alloc never returned NULL");
+        Assert.True(succeeded > 0, "kmem_cache_alloc never succeeded");
+        Assert.True(idrFailed > 0, "idr_pre_get never failed");
+        Assert.Equal((int)Iterations, failed + succeeded);
+    }
+
+    [Fact]
+    public void Without_fault_injection_allocations_never_fail()
+    {
+        int failed = 0;
+        var res = CoyoteHost.Run(k =>
+        {
+            var o = k.Slab.kmalloc(Gfp.GFP_KERNEL, () => new TestObj(k));
+            if (o is null) failed++;
+            k.Slab.kfree(o);
+        }, 50, Seed);
+        Assert.False(res.BugFound, res.ToString());
+        Assert.Equal(0, failed);
+    }
+
+    // ------------------------------------------------------------ a kernel detector under Coyote
+
+    [Fact]
+    public void Racy_free_and_use_is_found_as_use_after_free_under_coyote()
+    {
+        var res = CoyoteHost.Run(k =>
+        {
+            var o = k.Slab.kmalloc(Gfp.GFP_KERNEL, () => new TestObj(k))!;
+            var user = k.Spawn(k.NewTask("user", 0), () => { using var f = k.Fn("use_obj"); k.Point(); o.Value = 1; });
+            var freer = k.Spawn(k.NewTask("freer", 0), () => { using var f = k.Fn("free_obj"); k.Slab.kfree(o); });
+            CoyoteHost.Join(user, freer);
+        }, Iterations, Seed);
+        Assert.True(res.BugFound);
+        Assert.Equal(BugClass.UseAfterFree, res.KernelReport!.Class);
+        Assert.Equal(new[] { "use_obj", "free_obj" }, res.KernelReport.Functions.Take(2));
+    }
+}
