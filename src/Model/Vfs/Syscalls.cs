@@ -365,11 +365,32 @@ public sealed partial class Vfs
         {
             if (c.d_inode != null && c.d_hashed) { inode.i_mutex.mutex_unlock(); return -Errno.ENOTEMPTY; }
         }
+        // dentry_unhash (after the emptiness check here: the simulated fs has no backing
+        // store, so pruning a positive child would lose it)
+        dentry_unhash(dentry);
         inode.i_nlink = 0;
         dir.i_nlink--;
         inode.i_mutex.mutex_unlock();
         d_delete(dentry);
+        dput(dentry); // dentry_unhash's reference: IN_DELETE_SELF comes at the final dput
         return 0;
+    }
+
+    /// <summary>
+    /// dentry_unhash() (fs/namei.c): take a reference, prune the unused (negative) children,
+    /// and unhash the dentry if nobody else uses it.
+    /// </summary>
+    private void dentry_unhash(Dentry dentry)
+    {
+        using var _ = K.Fn("dentry_unhash");
+        dget(dentry);
+        shrink_dcache_parent(dentry);
+        dcache_lock.spin_lock();
+        dentry.d_lock.spin_lock();
+        if (dentry.d_count.atomic_read() == 2)
+            __d_drop(dentry);
+        dentry.d_lock.spin_unlock();
+        dcache_lock.spin_unlock();
     }
 
     public long sys_rename(string oldpath, string newpath)
