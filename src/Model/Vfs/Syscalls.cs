@@ -16,7 +16,8 @@ public sealed class RegularFops : FileOperations
         var inode = file.f_dentry!.d_inode!;
         if (inode.IsDir) return -Errno.EISDIR;
         long n = Math.Min(count, inode.i_size);
-        Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
+        if (n > 0) // vfs_read: if (ret > 0) fsnotify_access
+            Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
         return n;
     }
 
@@ -25,7 +26,8 @@ public sealed class RegularFops : FileOperations
         if ((file.f_mode & O.FMODE_WRITE) == 0) return -Errno.EBADF;
         var inode = file.f_dentry!.d_inode!;
         inode.i_size += count;
-        Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
+        if (count > 0) // vfs_write: if (ret > 0) fsnotify_modify
+            Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
         return count;
     }
 }
