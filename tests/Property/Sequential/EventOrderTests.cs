@@ -260,6 +260,53 @@ public class EventOrderTests
         m.Teardown();
     }
 
+    [Theory]
+    [InlineData(Fix.All)]
+    // without child-flags-race the 2.6.17 WARN_ONs in d_instantiate and set_dentry_child_flags are live
+    [InlineData(Fix.All & ~Fix.ChildFlagsRace)]
+    public void RecreatingAnUnlinkedNameInWatchedDirectory(Fix fixes)
+    {
+        // the unlinked name stays as a negative dentry; d_delete must have cleared its
+        // DCACHE_INOTIFY_PARENT_WATCHED or d_instantiate WARNs when the name is reused
+        Assert.Equal(Variants.AllBut(Fix.ChildFlagsRace) | (fixes & Fix.ChildFlagsRace), fixes);
+        var m = NewMachine(fixes);
+        var t = m.NewProcess("p", 1000);
+        m.As(t, () =>
+        {
+            Ok(m.Vfs.sys_mkdir("/d"));
+            int fd = Ok(m.inotify_init());
+            int wd = Ok(m.inotify_add_watch(fd, "/d", IN_CREATE | IN_DELETE | IN_ATTRIB));
+            Touch(m, "/d/f");
+            Ok(m.Vfs.sys_unlink("/d/f"));
+            Touch(m, "/d/f");
+            Ok(m.Vfs.sys_chmod("/d/f", 0x180));
+            Assert.Equal(new[] { $"{wd} IN_CREATE f", $"{wd} IN_DELETE f", $"{wd} IN_CREATE f", $"{wd} IN_ATTRIB f" }, DrainShow(m, fd));
+            Assert.Equal(0, m.inotify_rm_watch(fd, wd));
+            Assert.Equal(new[] { $"{wd} IN_IGNORED" }, DrainShow(m, fd));
+        });
+        m.Teardown();
+    }
+
+    [Fact]
+    public void RmdirOfWatchedDirectoryHoldingAnOpenUnlinkedFile_DeleteSelfAtItsLastClose()
+    {
+        var m = NewMachine();
+        var t = m.NewProcess("p", 1000);
+        m.As(t, () =>
+        {
+            Ok(m.Vfs.sys_mkdir("/s"));
+            int f = Ok(m.Vfs.sys_open("/s/f", O_CREAT | O_WRONLY));
+            int fd = Ok(m.inotify_init());
+            int ws = Ok(m.inotify_add_watch(fd, "/s", IN_DELETE | IN_DELETE_SELF | IN_CLOSE));
+            Ok(m.Vfs.sys_unlink("/s/f"));
+            Ok(m.Vfs.sys_rmdir("/s"));
+            Assert.Equal(new[] { $"{ws} IN_DELETE f" }, DrainShow(m, fd));
+            Assert.Equal(0, m.close(f));
+            Assert.Equal(new[] { $"{ws} IN_CLOSE_WRITE f", $"{ws} IN_DELETE_SELF", $"{ws} IN_IGNORED" }, DrainShow(m, fd));
+        });
+        m.Teardown();
+    }
+
     [Fact]
     public void WatchedFileEventsHaveNoName()
     {
