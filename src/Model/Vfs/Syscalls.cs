@@ -16,7 +16,8 @@ public sealed class RegularFops : FileOperations
         var inode = file.f_dentry!.d_inode!;
         if (inode.IsDir) return -Errno.EISDIR;
         long n = Math.Min(count, inode.i_size);
-        Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
+        if (n > 0) // vfs_read: if (ret > 0) fsnotify_access
+            Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
         return n;
     }
 
@@ -25,7 +26,8 @@ public sealed class RegularFops : FileOperations
         if ((file.f_mode & O.FMODE_WRITE) == 0) return -Errno.EBADF;
         var inode = file.f_dentry!.d_inode!;
         inode.i_size += count;
-        Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
+        if (count > 0) // vfs_write: if (ret > 0) fsnotify_modify
+            Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
         return count;
     }
 }
@@ -368,11 +370,32 @@ public sealed partial class Vfs
         {
             if (c.d_inode != null && c.d_hashed) { inode.i_mutex.mutex_unlock(); return -Errno.ENOTEMPTY; }
         }
+        // dentry_unhash (after the emptiness check here: the simulated fs has no backing
+        // store, so pruning a positive child would lose it)
+        dentry_unhash(dentry);
         inode.i_nlink = 0;
         dir.i_nlink--;
         inode.i_mutex.mutex_unlock();
         d_delete(dentry);
+        dput(dentry); // dentry_unhash's reference: IN_DELETE_SELF comes at the final dput
         return 0;
+    }
+
+    /// <summary>
+    /// dentry_unhash() (fs/namei.c): take a reference, prune the unused (negative) children,
+    /// and unhash the dentry if nobody else uses it.
+    /// </summary>
+    private void dentry_unhash(Dentry dentry)
+    {
+        using var _ = K.Fn("dentry_unhash");
+        dget(dentry);
+        shrink_dcache_parent(dentry);
+        dcache_lock.spin_lock();
+        dentry.d_lock.spin_lock();
+        if (dentry.d_count.atomic_read() == 2)
+            __d_drop(dentry);
+        dentry.d_lock.spin_unlock();
+        dcache_lock.spin_unlock();
     }
 
     public long sys_rename(string oldpath, string newpath)
