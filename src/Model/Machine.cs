@@ -35,7 +35,7 @@ internal sealed class FdHistory
 /// and runs kmemleak; <see cref="CheckQuiescent"/> is the accounting, structure and
 /// inotify(7) oracle for a state where no syscall is in flight.
 /// </summary>
-public sealed class Machine
+public sealed class Machine : IInotifyObserver
 {
     public readonly Kernel.Kernel K;
     public readonly Vfs.Vfs Vfs;
@@ -45,7 +45,7 @@ public sealed class Machine
     public readonly InotifySysctl Sysctl;
     public readonly MachineOptions Options;
     public readonly List<Process> Processes = new();
-    private readonly Dictionary<(Process, int), FdHistory> _hist = new();
+    private readonly Dictionary<InotifyDevice, FdHistory> _hist = new(ReferenceEqualityComparer.Instance);
     private readonly List<TaskStruct> _mainThreads = new();
     private int _nextTgid = 100;
 
@@ -63,7 +63,7 @@ public sealed class Machine
             max_user_watches = options.MaxUserWatches,
             max_queued_events = options.MaxQueuedEvents,
         };
-        User = new InotifyUser(Core, Sysctl);
+        User = new InotifyUser(Core, Sysctl) { Observer = this };
         Vfs.Boot();
         if (options.Audit)
         {
@@ -108,53 +108,41 @@ public sealed class Machine
 
     public void As(TaskStruct t, Action body) => As(t, () => { body(); return 0; });
 
-    private Process Proc => Vfs.CurrentProcess;
-
-    private FdHistory Hist(int fd)
+    private FdHistory Hist(InotifyDevice dev)
     {
-        var key = (Proc, fd);
-        if (!_hist.TryGetValue(key, out var h)) { h = new FdHistory(); _hist[key] = h; }
+        if (!_hist.TryGetValue(dev, out var h)) { h = new FdHistory(); _hist[dev] = h; }
         return h;
     }
 
     // ---------------------------------------------------------------- syscalls (current task)
 
-    public long inotify_init() => Track(User.sys_inotify_init());
-    public long inotify_init_nonblock() => Track(User.sys_inotify_init_nonblock());
+    public long inotify_init() => User.sys_inotify_init();
+    public long inotify_init_nonblock() => User.sys_inotify_init_nonblock();
 
-    private long Track(long fd)
-    {
-        if (fd >= 0) _hist[(Proc, (int)fd)] = new FdHistory();
-        return fd;
-    }
-
-    public long inotify_add_watch(int fd, string path, uint mask)
-    {
-        long wd = User.sys_inotify_add_watch(fd, path, mask);
-        if (wd >= 0)
-        {
-            var h = Hist(fd);
-            h.Wds.Add((int)wd);
-            if ((mask & IN_ONESHOT) != 0) h.Oneshot.Add((int)wd);
-        }
-        return wd;
-    }
+    public long inotify_add_watch(int fd, string path, uint mask) => User.sys_inotify_add_watch(fd, path, mask);
 
     public long inotify_rm_watch(int fd, int wd) => User.sys_inotify_rm_watch(fd, (uint)wd);
 
-    /// <summary>read(2) on an inotify fd, parsed; checks the IN_IGNORED rules of inotify(7) on the stream.</summary>
+    /// <summary>read(2) on an inotify fd, parsed.</summary>
     public long read_events(int fd, int count, out List<InotifyEventRecord> events)
     {
         long r = Vfs.sys_read(fd, count, out var data);
         events = r > 0 ? InotifyEventRecord.Parse(data) : new List<InotifyEventRecord>();
-        if (r > 0) Observe(fd, events);
         return r;
     }
 
-    private void Observe(int fd, List<InotifyEventRecord> events)
+    void IInotifyObserver.WatchAdded(InotifyDevice dev, int wd, uint mask)
     {
-        var h = Hist(fd);
-        foreach (var e in events)
+        var h = Hist(dev);
+        h.Wds.Add(wd);
+        if ((mask & IN_ONESHOT) != 0) h.Oneshot.Add(wd);
+    }
+
+    /// <summary>Checks the IN_IGNORED rules of inotify(7) on what a device's reads returned.</summary>
+    void IInotifyObserver.EventsRead(InotifyDevice dev, byte[] data)
+    {
+        var h = Hist(dev);
+        foreach (var e in InotifyEventRecord.Parse(data))
         {
             if ((e.Mask & IN_Q_OVERFLOW) != 0) { h.Overflowed = true; continue; }
             if (h.Ignored.Contains(e.Wd))
@@ -163,8 +151,8 @@ public sealed class Machine
                     (e.Mask & IN_IGNORED) != 0
                         ? $"inotify(7): a second IN_IGNORED for wd {e.Wd}"
                         : $"inotify(7): event {e.MaskNames} for wd {e.Wd} after its IN_IGNORED",
-                    new[] { "inotify_read", "inotify_dev_queue_event" }, new[] { K.current.Name }, new[] { $"fd {fd} wd {e.Wd}" },
-                    $"read from fd {fd}: {e}\nIN_IGNORED was already read for wd {e.Wd}: the watch was removed, so no further event may name it.\n");
+                    new[] { "inotify_read", "inotify_dev_queue_event" }, new[] { K.current.Name }, new[] { $"{dev.Describe} wd {e.Wd}" },
+                    $"read from {dev.Describe}: {e}\nIN_IGNORED was already read for wd {e.Wd}: the watch was removed, so no further event may name it.\n");
             }
             if ((e.Mask & IN_IGNORED) != 0) h.Ignored.Add(e.Wd);
         }
@@ -300,7 +288,7 @@ public sealed class Machine
                     {
                         if (read_events(fd, 1 << 20, out _) <= 0) break;
                     }
-                    if (!_hist.TryGetValue((p, fd), out var h) || h.Overflowed) continue;
+                    if (!_hist.TryGetValue(dev, out var h) || h.Overflowed) continue;
                     var ih = dev.PeekIh;
                     foreach (var wd in h.Wds.OrderBy(x => x))
                     {

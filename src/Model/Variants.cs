@@ -35,7 +35,20 @@ public enum Fix
     /// <summary>inotify_find_watch returns the watch without a reference: the caller's later use (inotify_rm_watch reads watch->wd) races with its removal and free.</summary>
     FindWatchRef = 1 << 11,
 
-    All = FindWatchRef | ChildFlagsRace | EvMutexUnlock | DestroyRecheck | RmWdRecheck | WatchDestroyOp | DestroyLeak | OneshotLeak |
+    /// <summary>inotify_destroy and inotify_rm_wd pin a watch (and so its inode) across dropping ih->mutex: an umount in that window finds the inode busy and frees its superblock under it.</summary>
+    UmountPin = 1 << 12,
+    /// <summary>set_dentry_child_flags warns about a negative child still flagged, which d_delete leaves for a moment (it clears the flag after fsnotify_nameremove, without dcache_lock).</summary>
+    ChildFlagsWarn = 1 << 13,
+
+    /// <summary>On umount, the IN_UNMOUNT callback of an IN_ONESHOT watch drops its final reference, and remove_watch then touches the freed watch.</summary>
+    OneshotUnmount = 1 << 14,
+    /// <summary>GFP_KERNEL allocations under dev->ev_mutex / ih->mutex may enter reclaim, which takes iprune_mutex, held by umount around inotify_unmount_inodes: a lock-order cycle.</summary>
+    GfpNofs = 1 << 15,
+
+    /// <summary>Even with 6ee5a399, an IN_ONESHOT watch that never fired is put twice at umount (on IN_UNMOUNT as if it had fired, and on IN_IGNORED): the extra reference of inotify_unmount_inodes is then dropped on freed memory.</summary>
+    OneshotUnmountPut = 1 << 16,
+
+    All = OneshotUnmountPut | OneshotUnmount | GfpNofs | UmountPin | ChildFlagsWarn | FindWatchRef | ChildFlagsRace | EvMutexUnlock | DestroyRecheck | RmWdRecheck | WatchDestroyOp | DestroyLeak | OneshotLeak |
           CoalesceEmpty | CoalesceLast | InstanceLimitRace | WatchLimitRace,
 }
 
@@ -78,6 +91,21 @@ public static class Variants
         new FixInfo(Fix.FindWatchRef, "find-watch-ref",
             "inotify_find_watch takes a reference on the watch it returns; the caller puts it", Fix.WatchDestroyOp,
             "A. Griffis, \"[PATCH] inotify kernel API\" repost, 25 May 2006; Linux 2.6.18 inotify_find_watch (get_inotify_watch(old); /* caller must put watch */)"),
+        new FixInfo(Fix.UmountPin, "umount-pin",
+            "pin_to_kill / unpin_and_kill: hold the superblock active (or wait for its shutdown on s_umount) instead of only a watch reference", Fix.None,
+            "commit 8f7b0ba1 \"Fix inotify watch removal/umount races\" (Al Viro, v2.6.28-rc5)"),
+        new FixInfo(Fix.ChildFlagsWarn, "child-flags-warn",
+            "drop the negative-dentry WARN_ON of set_dentry_child_flags (d_delete's comment: \"remove this and other inotify debug checks after 2.6.18\")", Fix.None,
+            "later fs/inotify.c: set_dentry_child_flags without WARN_ONs"),
+        new FixInfo(Fix.OneshotUnmount, "oneshot-unmount",
+            "inotify_unmount_inodes holds a reference on each watch across the IN_UNMOUNT callback and its removal", Fix.WatchDestroyOp,
+            "commit 6ee5a399 \"inotify: fix IN_ONESHOT unmount event watcher\" (D. Monakhov, 2008)"),
+        new FixInfo(Fix.OneshotUnmountPut, "oneshot-unmount-put",
+            "the consumers drop an IN_ONESHOT watch's reference for the event that fired it, not for IN_UNMOUNT", Fix.WatchDestroyOp,
+            "none in the kernel found: inotify was rebuilt on fsnotify in 2.6.31, which holds its own mark references (this project's fix)"),
+        new FixInfo(Fix.GfpNofs, "gfp-nofs",
+            "allocate with GFP_NOFS under inotify's locks (kernel_event's event and name, idr_pre_get in inotify_handle_get_wd)", Fix.None,
+            "\"[patch] inotify: fix deadlock found by lockdep\" (A. van de Ven, 24 Jul 2006, 2.6.18-rc: kernel_event GFP_NOFS); later kernels for the name and the idr"),
         new FixInfo(Fix.ChildFlagsRace, "child-flags-race",
             "inotify_add_watch: set the children's flags after adding the watch to the inode's list (and drop the WARN_ONs that then misfire)", Fix.None,
             "later fs/inotify.c: \"Set child flags _after_ adding the watch, so there is no race windows where newly instantiated children could miss their parent's watched flag.\""),

@@ -156,7 +156,8 @@ public sealed class AuditModule : IInotifyConsumer
             _rules.Remove(aw);
         audit_filter_mutex.mutex_unlock();
 
-        if ((mask & IN_IGNORED) != 0 || (Has(Fix.OneshotLeak) && (w.mask & IN_ONESHOT) != 0))
+        if ((mask & IN_IGNORED) != 0 || (Has(Fix.OneshotLeak) && (w.mask & IN_ONESHOT) != 0 &&
+                                          !(Has(Fix.OneshotUnmountPut) && (mask & IN_UNMOUNT) != 0)))
         {
             if (Has(Fix.WatchDestroyOp))
                 _core.put_inotify_watch(w); /* final put */

@@ -142,7 +142,7 @@ public sealed class Inotify
         int wd;
         do
         {
-            if (ih.idr.idr_pre_get(Gfp.GFP_KERNEL) == 0)
+            if (ih.idr.idr_pre_get(Has(Fix.GfpNofs) ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL) == 0)
                 return -Errno.ENOSPC;
             ret = ih.idr.idr_get_new_above(watch, ih.last_wd + 1, out wd);
         } while (ret == -Errno.EAGAIN);
@@ -180,7 +180,8 @@ public sealed class Inotify
                 var child = children[i];
                 if (child.d_inode is null)
                 {
-                    WARN_ON((child.d_flags & Dentry.DCACHE_INOTIFY_PARENT_WATCHED) != 0, "negative child with DCACHE_INOTIFY_PARENT_WATCHED");
+                    if (!Has(Fix.ChildFlagsWarn))
+                        WARN_ON((child.d_flags & Dentry.DCACHE_INOTIFY_PARENT_WATCHED) != 0, "negative child with DCACHE_INOTIFY_PARENT_WATCHED");
                     continue;
                 }
                 child.d_lock.spin_lock();
@@ -455,10 +456,14 @@ public sealed class Inotify
             {
                 var watch = wp.list_entry<InotifyWatch>("i_list");
                 var ih = watch.ih;
+                if (Has(Fix.OneshotUnmount))
+                    get_inotify_watch(watch); // 6ee5a399: the IN_UNMOUNT callback may drop a oneshot watch's final reference
                 ih.callback.handle_event(watch, (uint)watch.wd, IN_UNMOUNT, 0, null, inode);
                 ih.mutex.mutex_lock();
                 remove_watch(watch, ih);
                 ih.mutex.mutex_unlock();
+                if (Has(Fix.OneshotUnmount))
+                    put_inotify_watch(watch);
             }
             inode.inotify_mutex.mutex_unlock();
             Vfs.iput(inode);
@@ -538,8 +543,18 @@ public sealed class Inotify
                 break;
             }
             watch = watches.next.list_entry<InotifyWatch>("h_list");
-            get_inotify_watch(watch);
-            ih.mutex.mutex_unlock();
+            int how = 1;
+            if (Has(Fix.UmountPin))
+            {
+                how = pin_to_kill(ih, watch);
+                if (how == 0)
+                    continue;
+            }
+            else
+            {
+                get_inotify_watch(watch);
+                ih.mutex.mutex_unlock();
+            }
 
             inode = watch.inode;
             inode.inotify_mutex.mutex_lock();
@@ -555,7 +570,10 @@ public sealed class Inotify
             }
             ih.mutex.mutex_unlock();
             inode.inotify_mutex.mutex_unlock();
-            put_inotify_watch(watch);
+            if (Has(Fix.UmountPin))
+                unpin_and_kill(watch, how);
+            else
+                put_inotify_watch(watch);
         }
 
         /* free this handle: the put matching the get in inotify_init() */
@@ -740,9 +758,20 @@ public sealed class Inotify
             ih.mutex.mutex_unlock();
             return -Errno.EINVAL;
         }
-        get_inotify_watch(watch);
-        inode = watch.inode;
-        ih.mutex.mutex_unlock();
+        int how = 1;
+        if (Has(Fix.UmountPin))
+        {
+            how = pin_to_kill(ih, watch);
+            if (how == 0)
+                return 0;
+            inode = watch.inode;
+        }
+        else
+        {
+            get_inotify_watch(watch);
+            inode = watch.inode;
+            ih.mutex.mutex_unlock();
+        }
 
         inode.inotify_mutex.mutex_lock();
         ih.mutex.mutex_lock();
@@ -763,9 +792,80 @@ public sealed class Inotify
 
         ih.mutex.mutex_unlock();
         inode.inotify_mutex.mutex_unlock();
-        put_inotify_watch(watch);
+        if (Has(Fix.UmountPin))
+            unpin_and_kill(watch, how);
+        else
+            put_inotify_watch(watch);
 
         return 0;
+    }
+
+    /// <summary>
+    /// pin_to_kill (umount-pin fix, 8f7b0ba1): called with ih->mutex held, returns with it
+    /// released. 1: the superblock is active and now pinned (s_active), and so is the watch;
+    /// 2: the superblock was being shut down but is still alive: s_umount is held for reading
+    /// and the watch pinned; 0: the filesystem is shut down and the watch is dead.
+    /// </summary>
+    private int pin_to_kill(InotifyHandle ih, InotifyWatch watch)
+    {
+        using var _ = K.Fn("pin_to_kill");
+        var sb = watch.inode.i_sb;
+        int wd = watch.wd;
+
+        Vfs.sb_lock.spin_lock();
+        if (sb.s_count >= SuperBlock.S_BIAS)
+        {
+            sb.s_active.atomic_inc();
+            Vfs.sb_lock.spin_unlock();
+            get_inotify_watch(watch);
+            ih.mutex.mutex_unlock();
+            return 1; /* the best outcome */
+        }
+        sb.s_count++;
+        Vfs.sb_lock.spin_unlock();
+        ih.mutex.mutex_unlock(); /* can't grab ->s_umount under it */
+        sb.s_umount.down_read();
+        if (sb.s_root is null)
+        {
+            /* fs is already shut down; the watch is dead */
+            Vfs.drop_super(sb);
+            return 0;
+        }
+        /* raced with the final deactivate_super() */
+        ih.mutex.mutex_lock();
+        if (ih.idr.idr_find(wd) != watch || watch.inode.i_sb != sb)
+        {
+            /* the watch is dead */
+            ih.mutex.mutex_unlock();
+            Vfs.drop_super(sb);
+            return 0;
+        }
+        /* still alive or freed and reused with the same sb and wd; kill */
+        get_inotify_watch(watch);
+        ih.mutex.mutex_unlock();
+        return 2;
+    }
+
+    /// <summary>unpin_and_kill (umount-pin fix): drop the watch, then the superblock pin.</summary>
+    private void unpin_and_kill(InotifyWatch? watch, int how)
+    {
+        using var _ = K.Fn("unpin_and_kill");
+        if (watch is null)
+        {
+            NullDeref("unpin_and_kill", "watch->inode->i_sb", "struct inotify_watch");
+            return;
+        }
+        var sb = watch.inode.i_sb;
+        put_inotify_watch(watch);
+        switch (how)
+        {
+            case 1:
+                Vfs.deactivate_super(sb);
+                break;
+            case 2:
+                Vfs.drop_super(sb);
+                break;
+        }
     }
 
     /// <summary>

@@ -154,6 +154,13 @@ public sealed record InotifyEventRecord(int Wd, uint Mask, uint Cookie, uint Len
     }
 }
 
+/// <summary>Instrumentation for the oracles: what each device showed user space (not kernel state).</summary>
+public interface IInotifyObserver
+{
+    void WatchAdded(InotifyDevice dev, int wd, uint mask);
+    void EventsRead(InotifyDevice dev, byte[] data);
+}
+
 /// <summary>The sysctl limits, /proc/sys/fs/inotify/.</summary>
 public sealed class InotifySysctl
 {
@@ -197,6 +204,8 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
 
     /// <summary>Every device ever created, in order (for the oracles).</summary>
     public readonly List<InotifyDevice> Devices = new();
+    /// <summary>Oracle instrumentation, called outside any lock.</summary>
+    public IInotifyObserver? Observer { get; set; }
 
     public InotifyUser(Inotify core, InotifySysctl sysctl)
     {
@@ -260,7 +269,8 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     private InotifyKernelEvent? kernel_event(int wd, uint mask, uint cookie, string? name)
     {
         using var _ = K.Fn("kernel_event");
-        var kevent = K.Slab.kmem_cache_alloc(event_cachep, Gfp.GFP_KERNEL, () => new InotifyKernelEvent(K));
+        var gfp = Has(Fix.GfpNofs) ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL;
+        var kevent = K.Slab.kmem_cache_alloc(event_cachep, gfp, () => new InotifyKernelEvent(K));
         if (kevent is null)
             return null;
 
@@ -292,7 +302,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
             }
 
             int size = len + rem;
-            kevent.name = K.Slab.kmalloc(Gfp.GFP_KERNEL, () => new KName(K, name, size));
+            kevent.name = K.Slab.kmalloc(gfp, () => new KName(K, name, size));
             if (kevent.name is null)
             {
                 K.Slab.kmem_cache_free(event_cachep, kevent);
@@ -356,7 +366,8 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         if (Has(Fix.WatchDestroyOp))
         {
             // 2.6.18 + the 2008 IN_ONESHOT fix: drop the final reference
-            if ((mask & IN_IGNORED) != 0 || (Has(Fix.OneshotLeak) && (w.mask & IN_ONESHOT) != 0))
+            if ((mask & IN_IGNORED) != 0 || (Has(Fix.OneshotLeak) && (w.mask & IN_ONESHOT) != 0 &&
+                                              !(Has(Fix.OneshotUnmountPut) && (mask & IN_UNMOUNT) != 0)))
                 Core.put_inotify_watch(w); /* final put */
         }
         else if ((mask & IN_IGNORED) != 0)
@@ -600,6 +611,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         dev.ev_mutex.mutex_unlock();
 
         data = buf.ToArray();
+        if (ret > 0) Observer?.EventsRead(dev, data);
         return ret;
     }
 
@@ -773,6 +785,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         if (ret == -Errno.ENOENT)
             ret = create_watch(dev, inode, mask);
         dev.up_mutex.mutex_unlock();
+        if (ret >= 0) Observer?.WatchAdded(dev, (int)ret, mask);
 
         Vfs.path_release(ref nd);
     fput_and_out:

@@ -60,6 +60,22 @@ public sealed class Atomic
         if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
     }
 
+    /// <summary>
+    /// atomic_inc_not_zero(): take a reference unless the count already dropped to zero.
+    /// <paramref name="point"/> false models a caller inside an RCU read-side section whose
+    /// lookup and increment are one step (fget).
+    /// </summary>
+    public bool atomic_inc_not_zero(bool point = true)
+    {
+        var k = _container.K;
+        if (point) k.Point();
+        _container.Chk(_field);
+        if (_v == 0) return false;
+        _v++;
+        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
+        return true;
+    }
+
     public void atomic_dec() => Dec();
 
     /// <summary>atomic_dec_and_test(): true when the count reached zero.</summary>

@@ -30,7 +30,8 @@ public sealed class Idr
     public int idr_pre_get(Gfp gfp)
     {
         var k = _container.K;
-        if (gfp == Gfp.GFP_KERNEL) k.might_sleep("idr_pre_get(GFP_KERNEL)");
+        if (gfp != Gfp.GFP_ATOMIC) k.might_sleep($"idr_pre_get({gfp})");
+        if (gfp == Gfp.GFP_KERNEL) k.Lockdep.fs_reclaim_might_enter();
         k.Point();
         _container.Chk(_field);
         if (k.FaultInjection && k.ChooseFault("idr_pre_get")) return 0;

@@ -59,7 +59,44 @@ public sealed class Lockdep
 
     private sealed record Dependency(LockClass From, LockClass To, string Task, string FromFunction, string ToFunction, string[] Stack);
 
-    internal Lockdep(Kernel k) => _k = k;
+    internal Lockdep(Kernel k)
+    {
+        _k = k;
+        _reclaim = new ReclaimContext(this);
+    }
+
+    /// <summary>
+    /// The "fs_reclaim" pseudo-lock (as lockdep's fs_reclaim_acquire annotations): a GFP_KERNEL
+    /// allocation may enter filesystem reclaim, so every lock held across one is ordered before
+    /// whatever reclaim takes (shrink_icache_memory: iprune_mutex).
+    /// </summary>
+    private sealed class ReclaimContext : ILockInstance
+    {
+        public ReclaimContext(Lockdep ld) => Class = ld.Class("fs_reclaim");
+        public LockClass Class { get; }
+        public string Name => "fs_reclaim";
+        public TaskStruct? Owner => null;
+    }
+
+    private readonly ReclaimContext _reclaim;
+
+    /// <summary>An allocation that may enter fs reclaim: record held locks -> fs_reclaim.</summary>
+    public void fs_reclaim_might_enter()
+    {
+        var t = _k.current;
+        if (t.HeldLocks.Count == 0) return;
+        Acquire(t, _reclaim, 0);
+    }
+
+    /// <summary>Runs <paramref name="body"/> as if inside fs reclaim (fs_reclaim held), so lockdep learns what reclaim takes.</summary>
+    public void in_fs_reclaim(Action body)
+    {
+        var t = _k.current;
+        Acquire(t, _reclaim, 0);
+        t.HeldLocks.Add(new HeldLock(_reclaim, "shrink_icache_memory", t.Stack(), 0));
+        try { body(); }
+        finally { Release(t, _reclaim); }
+    }
 
     public LockClass Class(string name, bool spin = false)
     {

@@ -3,7 +3,15 @@ using System.Text;
 namespace InotifySim.Model.Kernel;
 
 /// <summary>gfp_t, reduced to what the model needs: GFP_KERNEL may sleep, GFP_ATOMIC may not.</summary>
-public enum Gfp { GFP_KERNEL, GFP_ATOMIC }
+public enum Gfp
+{
+    /// <summary>may sleep and may enter filesystem reclaim (shrink_icache_memory takes iprune_mutex)</summary>
+    GFP_KERNEL,
+    /// <summary>may sleep, but reclaim does not call into filesystems</summary>
+    GFP_NOFS,
+    /// <summary>may not sleep</summary>
+    GFP_ATOMIC,
+}
 
 /// <summary>One slab allocation: its cache, its allocation and free sites.</summary>
 public sealed class Allocation
@@ -47,7 +55,8 @@ public sealed class Slab
     /// <summary>kmem_cache_alloc(cachep, gfp) / kmalloc(size, gfp): null when the (injected) allocation fails.</summary>
     public T? kmem_cache_alloc<T>(string cache, Gfp gfp, Func<T> ctor) where T : KObject
     {
-        if (gfp == Gfp.GFP_KERNEL) _k.might_sleep("kmem_cache_alloc(GFP_KERNEL)");
+        if (gfp != Gfp.GFP_ATOMIC) _k.might_sleep($"kmem_cache_alloc({gfp})");
+        if (gfp == Gfp.GFP_KERNEL) _k.Lockdep.fs_reclaim_might_enter();
         _k.Point();
         if (_k.FaultInjection && _k.ChooseFault("kmem_cache_alloc:" + cache)) return null;
         var obj = ctor();

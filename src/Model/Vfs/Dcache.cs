@@ -109,6 +109,9 @@ public sealed partial class Vfs
             dentry.d_lock.spin_unlock();
             dentry_iput(dentry);
             Fsnotify.fsnotify_nameremove(this, dentry, isdir);
+
+            /* remove this and other inotify debug checks after 2.6.18 */
+            dentry.d_flags &= ~Dentry.DCACHE_INOTIFY_PARENT_WATCHED;
             return;
         }
         if (dentry.d_hashed) __d_drop(dentry);

@@ -138,14 +138,18 @@ public sealed partial class Vfs
     {
         while (nd.dentry.d_mounted > 0)
         {
+            // lookup_mnt(): find and pin the child mount under vfsmount_lock
+            vfsmount_lock.spin_lock();
             Vfsmount? m = null;
             foreach (var mm in _mounts)
             {
                 if (ReferenceEquals(mm.mnt_mountpoint, nd.dentry) && ReferenceEquals(mm.mnt_parent, nd.mnt)) { m = mm; break; }
             }
+            if (m != null) m.mnt_count.atomic_inc();
+            vfsmount_lock.spin_unlock();
             if (m is null) return;
             var old = nd;
-            nd.mnt = mntget(m);
+            nd.mnt = m;
             nd.dentry = dget(m.mnt_root);
             dput(old.dentry);
             // the old mount's reference is kept by the caller's cur

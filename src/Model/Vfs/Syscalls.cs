@@ -16,7 +16,8 @@ public sealed class RegularFops : FileOperations
         var inode = file.f_dentry!.d_inode!;
         if (inode.IsDir) return -Errno.EISDIR;
         long n = Math.Min(count, inode.i_size);
-        Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
+        if (n > 0) // vfs_read: if (ret > 0) fsnotify_access
+            Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
         return n;
     }
 
@@ -25,7 +26,8 @@ public sealed class RegularFops : FileOperations
         if ((file.f_mode & O.FMODE_WRITE) == 0) return -Errno.EBADF;
         var inode = file.f_dentry!.d_inode!;
         inode.i_size += count;
-        Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
+        if (count > 0) // vfs_write: if (ret > 0) fsnotify_modify
+            Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
         return count;
     }
 }
@@ -81,7 +83,10 @@ public sealed partial class Vfs
         if (f.f_count.atomic_dec_and_test()) K.Slab.kmem_cache_free("filp", f);
     }
 
-    /// <summary>fget(fd): the file with a reference (fget_light in a shared files_struct).</summary>
+    /// <summary>
+    /// fget(fd) (2.6.17: fcheck_files under rcu_read_lock, then rcuref_inc_lf): the file with a
+    /// reference unless it is already being released (fget_light in a shared files_struct).
+    /// </summary>
     public File? fget(int fd)
     {
         var p = CurrentProcess;
@@ -89,7 +94,7 @@ public sealed partial class Vfs
         if (fd < 0 || fd >= p.Fds.Count) return null;
         var f = p.Fds[fd];
         if (f is null) return null;
-        f.f_count.atomic_inc();
+        if (!f.f_count.atomic_inc_not_zero(point: false)) return null;
         return f;
     }
 
@@ -365,11 +370,32 @@ public sealed partial class Vfs
         {
             if (c.d_inode != null && c.d_hashed) { inode.i_mutex.mutex_unlock(); return -Errno.ENOTEMPTY; }
         }
+        // dentry_unhash (after the emptiness check here: the simulated fs has no backing
+        // store, so pruning a positive child would lose it)
+        dentry_unhash(dentry);
         inode.i_nlink = 0;
         dir.i_nlink--;
         inode.i_mutex.mutex_unlock();
         d_delete(dentry);
+        dput(dentry); // dentry_unhash's reference: IN_DELETE_SELF comes at the final dput
         return 0;
+    }
+
+    /// <summary>
+    /// dentry_unhash() (fs/namei.c): take a reference, prune the unused (negative) children,
+    /// and unhash the dentry if nobody else uses it.
+    /// </summary>
+    private void dentry_unhash(Dentry dentry)
+    {
+        using var _ = K.Fn("dentry_unhash");
+        dget(dentry);
+        shrink_dcache_parent(dentry);
+        dcache_lock.spin_lock();
+        dentry.d_lock.spin_lock();
+        if (dentry.d_count.atomic_read() == 2)
+            __d_drop(dentry);
+        dentry.d_lock.spin_unlock();
+        dcache_lock.spin_unlock();
     }
 
     public long sys_rename(string oldpath, string newpath)
@@ -506,9 +532,11 @@ public sealed partial class Vfs
         var root = d_alloc_root(sb, Mode.S_IFDIR | 0x1ff, 0);
         var mnt = K.Slab.alloc_nofail("mnt_cache", () => new Vfsmount(K, sb, root, nd.mnt, nd.dentry, path));
         mnt.mnt_count.atomic_set(1);
+        vfsmount_lock.spin_lock();
         nd.dentry.d_mounted++;
         // the mount keeps the walk's references to its mountpoint and parent mount
         _mounts.Add(mnt);
+        vfsmount_lock.spin_unlock();
         return 0;
     }
 
@@ -525,17 +553,24 @@ public sealed partial class Vfs
         if (err != 0) return err;
         var mnt = nd.mnt;
         if (!ReferenceEquals(nd.dentry, mnt.mnt_root) || ReferenceEquals(mnt, RootMnt)) { path_release(ref nd); return -Errno.EINVAL; }
+        // do_umount: under vfsmount_lock, busy unless only the mount tree (one reference)
+        // and this walk (another) hold it; then detach it from the tree
+        vfsmount_lock.spin_lock();
+        bool busy = mnt.mnt_count.atomic_read() > 2;
         foreach (var child in _mounts)
         {
-            if (ReferenceEquals(child.mnt_parent, mnt)) { path_release(ref nd); return -Errno.EBUSY; }
+            if (ReferenceEquals(child.mnt_parent, mnt)) busy = true;
         }
-        // do_umount: the mount tree holds one reference, this walk another
-        if (mnt.mnt_count.atomic_read() > 2) { path_release(ref nd); return -Errno.EBUSY; }
-        path_release(ref nd);
-        _mounts.Remove(mnt);
         var mp = mnt.mnt_mountpoint!;
         var parent = mnt.mnt_parent!;
-        mp.d_mounted--;
+        if (!busy)
+        {
+            _mounts.Remove(mnt);
+            mp.d_mounted--;
+        }
+        vfsmount_lock.spin_unlock();
+        path_release(ref nd);
+        if (busy) return -Errno.EBUSY;
         kill_mount(mnt);
         dput(mp);
         mntput(parent);
@@ -544,11 +579,51 @@ public sealed partial class Vfs
 
     private void kill_mount(Vfsmount mnt)
     {
-        using var _ = K.Fn("deactivate_super");
+        using var _ = K.Fn("mntput_no_expire");
         var sb = mnt.mnt_sb;
-        generic_shutdown_super(sb);
         mnt.mnt_count.atomic_dec();
         K.Slab.kmem_cache_free("mnt_cache", mnt);
+        deactivate_super(sb);
+    }
+
+    /// <summary>
+    /// deactivate_super(s): drop an active reference; the last one shuts the superblock down
+    /// under s_umount (held for writing) and drops the S_BIAS passive reference.
+    /// </summary>
+    public void deactivate_super(SuperBlock s)
+    {
+        using var _ = K.Fn("deactivate_super");
+        // atomic_dec_and_lock(&s->s_active, &sb_lock)
+        sb_lock.spin_lock();
+        if (s.s_active.atomic_dec_and_test())
+        {
+            s.s_count -= SuperBlock.S_BIAS - 1;
+            sb_lock.spin_unlock();
+            s.s_umount.down_write();
+            generic_shutdown_super(s); // fs->kill_sb(s)
+            s.s_umount.up_write();
+            put_super(s);
+            return;
+        }
+        sb_lock.spin_unlock();
+    }
+
+    /// <summary>put_super(sb): drop a passive reference; the last one frees the superblock.</summary>
+    public void put_super(SuperBlock sb)
+    {
+        using var _ = K.Fn("put_super");
+        sb_lock.spin_lock();
+        bool last = --sb.s_count == 0;
+        sb_lock.spin_unlock();
+        if (last) K.Slab.kmem_cache_free("super_block", sb);
+    }
+
+    /// <summary>drop_super(sb): up_read(&amp;sb->s_umount) and put_super.</summary>
+    public void drop_super(SuperBlock sb)
+    {
+        using var _ = K.Fn("drop_super");
+        sb.s_umount.up_read();
+        put_super(sb);
     }
 
     private void generic_shutdown_super(SuperBlock sb)
@@ -576,12 +651,23 @@ public sealed partial class Vfs
                     var inode = p.list_entry<Inode>("i_sb_list");
                     busy.Add($"{inode.Describe} ino {inode.i_ino} i_count {inode.i_count.Peek}");
                 }
+                var threads = new List<string> { K.current.Name };
+                var inflight = new System.Text.StringBuilder();
+                foreach (var t in K.Tasks)
+                {
+                    if (t == K.current) continue;
+                    var st = t.Stack();
+                    if (st.Length == 0) continue;
+                    threads.Add(t.Name);
+                    inflight.Append($"  task {t.Name} is in {string.Join(" <- ", st)}\n");
+                    foreach (var f in st) if (f.StartsWith("inotify_", StringComparison.Ordinal)) { fns.Add(f); break; }
+                }
                 K.Bug(BugClass.BusyInodes, $"VFS: Busy inodes after unmount of {sb.s_id}. Self-destruct in 5 seconds.  Have a nice day...",
-                    fns, new[] { K.current.Name }, busy,
-                    $"VFS: Busy inodes after unmount of {sb.s_id}.\nStill referenced:\n  " + string.Join("\n  ", busy) + "\n");
+                    fns, threads, busy,
+                    $"VFS: Busy inodes after unmount of {sb.s_id}.\nStill referenced:\n  " + string.Join("\n  ", busy) + "\n" +
+                    (inflight.Length > 0 ? "In flight when the superblock was shut down:\n" + inflight : ""));
             }
         }
-        K.Slab.kmem_cache_free("super_block", sb);
     }
 
     /// <summary>Unmounts everything but the root, deepest first, then shuts the root superblock down.</summary>

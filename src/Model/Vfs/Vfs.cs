@@ -20,6 +20,11 @@ public sealed partial class Vfs
     public readonly Spinlock dcache_lock;
     /// <summary>iprune_mutex: keeps shrink_icache_memory() away from invalidate_inodes().</summary>
     public readonly Kernel.Mutex iprune_mutex;
+    /// <summary>vfsmount_lock: protects the mount tree and mount lookups (lookup_mnt + mntget).</summary>
+    public readonly Spinlock vfsmount_lock;
+    /// <summary>sb_lock: protects s_count of every superblock.</summary>
+    public readonly Spinlock sb_lock;
+    public readonly LockClass UmountClass;
     /// <summary>uidhash_lock (kernel/user.c).</summary>
     public readonly Spinlock uidhash_lock;
 
@@ -44,6 +49,9 @@ public sealed partial class Vfs
         inode_lock = new Spinlock(k.Globals, "inode_lock", ld.Class("inode_lock", spin: true));
         dcache_lock = new Spinlock(k.Globals, "dcache_lock", ld.Class("dcache_lock", spin: true));
         uidhash_lock = new Spinlock(k.Globals, "uidhash_lock", ld.Class("uidhash_lock", spin: true));
+        vfsmount_lock = new Spinlock(k.Globals, "vfsmount_lock", ld.Class("vfsmount_lock", spin: true));
+        UmountClass = ld.Class("sb->s_umount");
+        sb_lock = new Spinlock(k.Globals, "sb_lock", ld.Class("sb_lock", spin: true));
         RenameMutexClass = ld.Class("sb->s_vfs_rename_mutex");
         IMutexClass = ld.Class("inode->i_mutex");
         InotifyMutexClass = ld.Class("inode->inotify_mutex");
@@ -60,6 +68,17 @@ public sealed partial class Vfs
         mnt.mnt_count.atomic_set(1);
         RootMnt = mnt;
         _mounts.Add(mnt);
+        // Memory pressure runs the inode shrinker inside reclaim at some point of the system's
+        // life; lockdep accumulates that dependency (fs_reclaim -> iprune_mutex) from then on.
+        K.Lockdep.in_fs_reclaim(shrink_icache_memory);
+    }
+
+    /// <summary>shrink_icache_memory() -> prune_icache(): under iprune_mutex (nothing to prune at boot).</summary>
+    private void shrink_icache_memory()
+    {
+        using var _ = K.Fn("shrink_icache_memory");
+        iprune_mutex.mutex_lock();
+        iprune_mutex.mutex_unlock();
     }
 
     // ================================================================ kernel/user.c
@@ -121,8 +140,10 @@ public sealed partial class Vfs
 
     private SuperBlock alloc_super(string id)
     {
-        var sb = K.Slab.alloc_nofail("super_block", () => new SuperBlock(K, id + (_nextSb++ == 0 ? "" : _nextSb.ToString(System.Globalization.CultureInfo.InvariantCulture)), RenameMutexClass));
+        var sb = K.Slab.alloc_nofail("super_block", () => new SuperBlock(K, id + (_nextSb++ == 0 ? "" : _nextSb.ToString(System.Globalization.CultureInfo.InvariantCulture)), RenameMutexClass, UmountClass));
         sb.s_flags = SuperBlock.MS_ACTIVE;
+        sb.s_count = SuperBlock.S_BIAS;
+        sb.s_active.atomic_set(1);
         SuperBlocks.Add(sb);
         return sb;
     }

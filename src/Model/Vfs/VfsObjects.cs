@@ -15,12 +15,25 @@ public sealed class SuperBlock : KObject
     /// <summary>sb->s_vfs_rename_mutex (lock_rename).</summary>
     public readonly Kernel.Mutex s_vfs_rename_mutex;
 
-    public SuperBlock(Kernel.Kernel k, string id, LockClass renameClass) : base(k)
+    /// <summary>S_BIAS: s_count carries this bias while the superblock is active.</summary>
+    public const int S_BIAS = 1 << 30;
+    /// <summary>sb->s_active: active references (mounts, pinned watch removals).</summary>
+    public readonly Atomic s_active;
+    /// <summary>sb->s_umount: held for writing while the superblock is shut down.</summary>
+    public readonly RwSemaphore s_umount;
+    private int _s_count;
+
+    public SuperBlock(Kernel.Kernel k, string id, LockClass renameClass, LockClass umountClass) : base(k)
     {
         _s_id = id;
         s_inodes = new ListHead(this, "s_inodes");
         s_vfs_rename_mutex = new Kernel.Mutex(this, "s_vfs_rename_mutex", renameClass);
+        s_active = new Atomic(this, "s_active", refcount: true);
+        s_umount = new RwSemaphore(this, "s_umount", umountClass);
     }
+
+    /// <summary>sb->s_count: passive references (protected by sb_lock).</summary>
+    public int s_count { get { Chk(); return _s_count; } set { Chk(); _s_count = value; } }
 
     public string s_id { get { Chk(); return _s_id; } }
     public int s_flags { get { Chk(); return _s_flags; } set { Chk(); _s_flags = value; } }

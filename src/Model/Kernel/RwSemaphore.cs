@@ -1,0 +1,92 @@
+namespace InotifySim.Model.Kernel;
+
+/// <summary>
+/// struct rw_semaphore (down_read / up_read / down_write / up_write): many readers or one
+/// writer, sleeping, with lockdep tracking. Contention is a Coyote-controlled wait.
+/// </summary>
+public sealed class RwSemaphore : ILockInstance
+{
+    private readonly KObject _container;
+    private readonly string _field;
+    private TaskStruct? _writer;
+    private readonly List<TaskStruct> _readers = new();
+
+    public LockClass Class { get; }
+    /// <summary>The writer, or the first reader (for the wait-for graph).</summary>
+    public TaskStruct? Owner => _writer ?? (_readers.Count > 0 ? _readers[0] : null);
+    public string Name => $"{_container.Describe}->{_field}";
+
+    public RwSemaphore(KObject container, string field, LockClass cls)
+    {
+        _container = container;
+        _field = field;
+        Class = cls;
+    }
+
+    public void down_read()
+    {
+        var k = _container.K;
+        k.might_sleep("down_read");
+        k.Point();
+        _container.Chk(_field);
+        var t = k.current;
+        k.Lockdep.Acquire(t, this, 0);
+        if (_writer != null)
+        {
+            Mutex.CheckWaitFor(k, t, this);
+            t.WaitingFor = this;
+            t.WaitingForSite = t.CurrentFunction;
+            k.WaitUntil(() => _writer == null, Name);
+            t.WaitingFor = null;
+            t.WaitingForSite = null;
+        }
+        _readers.Add(t);
+        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), 0));
+        if (k.Tracing) k.Trace(TraceKind.Lock, Name + " (read)");
+    }
+
+    public void up_read()
+    {
+        var k = _container.K;
+        _container.Chk(_field);
+        var t = k.current;
+        if (!_readers.Remove(t)) k.Lockdep.BadUnlock(t, this, "but the task does not hold it for reading");
+        k.Lockdep.Release(t, this);
+        if (k.Tracing) k.Trace(TraceKind.Unlock, Name + " (read)");
+        k.Point();
+    }
+
+    public void down_write()
+    {
+        var k = _container.K;
+        k.might_sleep("down_write");
+        k.Point();
+        _container.Chk(_field);
+        var t = k.current;
+        k.Lockdep.Acquire(t, this, 0);
+        if (_writer != null || _readers.Count > 0)
+        {
+            Mutex.CheckWaitFor(k, t, this);
+            t.WaitingFor = this;
+            t.WaitingForSite = t.CurrentFunction;
+            k.WaitUntil(() => _writer == null && _readers.Count == 0, Name);
+            t.WaitingFor = null;
+            t.WaitingForSite = null;
+        }
+        _writer = t;
+        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), 0));
+        if (k.Tracing) k.Trace(TraceKind.Lock, Name + " (write)");
+    }
+
+    public void up_write()
+    {
+        var k = _container.K;
+        _container.Chk(_field);
+        var t = k.current;
+        if (_writer != t) k.Lockdep.BadUnlock(t, this, "but the task does not hold it for writing");
+        k.Lockdep.Release(t, this);
+        _writer = null;
+        if (k.Tracing) k.Trace(TraceKind.Unlock, Name + " (write)");
+        k.Point();
+    }
+}

@@ -1,0 +1,36 @@
+using InotifySim.Model;
+using static InotifySim.Model.Inotify.IN;
+
+namespace InotifySim.Scenarios.Catalog;
+
+/// <summary>A reader drains the queue while events arrive at max_queued_events.</summary>
+public sealed class ReadVsQueueLimit : Scenario
+{
+    public override string Name => "read-vs-queue-limit";
+    public override string Description => "read() drains the queue while a writer generates events at max_queued_events (IN_Q_OVERFLOW)";
+    public override Fix Targets => Fix.EvMutexUnlock;
+
+    public override void Configure(MachineOptions o) => o.MaxQueuedEvents = 2;
+
+    public override void Build(Sim s)
+    {
+        var p = s.M.NewProcess("watcher", 0);
+        s.Do(p, m => m.Vfs.sys_mkdir("/d"), "mkdir");
+        s.Touch(p, "/d/a");
+        s.Touch(p, "/d/b");
+        int fd = (int)s.Do(p, m => m.inotify_init_nonblock(), "inotify_init");
+        s.Do(p, m => m.inotify_add_watch(fd, "/d", IN_ATTRIB), "add_watch");
+        var q = s.M.NewProcess("writer", 0);
+        s.Thread(q, () =>
+        {
+            s.M.Vfs.sys_chmod("/d/a", 0x1c0);
+            s.M.Vfs.sys_chmod("/d/b", 0x1c0);
+            s.M.Vfs.sys_chmod("/d/a", 0x180);
+        });
+        s.Thread(p, () =>
+        {
+            s.M.read_events(fd, 64, out _);
+            s.M.read_events(fd, 64, out _);
+        });
+    }
+}

@@ -1,0 +1,19 @@
+namespace InotifySim.Scenarios.Catalog;
+
+/// <summary>Every scenario by name, in a fixed order.</summary>
+public static class ScenarioCatalog
+{
+    public static IReadOnlyList<Scenario> All { get; } = new Scenario[]
+    {
+        new RmVsDeath(), new RmVsRm(), new CloseVsDeath(), new CloseVsUmount(), new AddVsAdd(),
+        new AddVsUmount(), new RmVsUmount(), new EventVsRm(), new OneshotVsRm(), new ReadVsQueueLimit(),
+        new AuditVsUser(), new LimitRace(), new ChildFlags(), new GeneratedWorkload(),
+    };
+
+    public static Scenario? Find(string name)
+    {
+        foreach (var s in All) if (s.Name == name) return s;
+        if (name.StartsWith("workload", StringComparison.Ordinal)) return GeneratedWorkload.Parse(name);
+        return null;
+    }
+}

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using InotifySim.Model;
+using InotifySim.Model.Kernel;
+using Microsoft.Coyote;
+using Microsoft.Coyote.Specifications;
+using Microsoft.Coyote.SystematicTesting;
+
+namespace InotifySim.Scenarios.Exploration;
+
+/// <summary>What to explore: a scenario on a fix set, with a strategy, a budget and a seed.</summary>
+public sealed class HuntOptions
+{
+    public required Scenario Scenario { get; init; }
+    public Fix Fixes { get; init; } = Fix.All;
+    public string Strategy { get; init; } = "random";
+    public uint? StrategyBound { get; init; }
+    public int Iterations { get; init; } = 1000;
+    public uint Seed { get; init; }
+    public bool FaultInjection { get; init; }
+    public uint MaxSteps { get; init; } = 5000;
+    /// <summary>A Coyote reproducible trace to replay instead of exploring.</summary>
+    public string? ReplayTrace { get; init; }
+    /// <summary>Record the kernel-level trace (for explanations); slower.</summary>
+    public bool Tracing { get; init; }
+    /// <summary>Called after each iteration with (iterations so far, bugs so far).</summary>
+    public Action<int>? Progress { get; init; }
+}
+
+/// <summary>The outcome of a hunt or a replay.</summary>
+public sealed class HuntResult
+{
+    public bool BugFound { get; init; }
+    /// <summary>The model's own report (kernel-style), when a detector fired.</summary>
+    public Report? Report { get; init; }
+    /// <summary>A bug Coyote reported that is not one of ours (an exception in the harness, a hang).</summary>
+    public string? OtherBug { get; init; }
+    public string? CoyoteTrace { get; init; }
+    /// <summary>1-based iteration of the bug.</summary>
+    public int BugIteration { get; init; }
+    public int Iterations { get; init; }
+    public TimeSpan Elapsed { get; init; }
+    /// <summary>The machine of the last iteration (the failing one when a bug was found).</summary>
+    public Machine? LastMachine { get; init; }
+
+    public string Summary => !BugFound ? $"clean after {Iterations} iterations"
+        : Report != null ? $"{Report.Summary} at iteration {BugIteration}"
+        : $"[harness] {OtherBug} at iteration {BugIteration}";
+}
+
+/// <summary>
+/// Runs a scenario under Coyote's TestingEngine: every iteration builds a fresh machine,
+/// runs the scenario's setup, starts its threads as controlled operations, waits for them,
+/// runs the end checks and the teardown. The first detector report stops the iteration
+/// (Specification.Assert), and the engine stops at the first bug.
+/// </summary>
+public static class Explorer
+{
+    private sealed class State
+    {
+        public Report? Report;
+        public Machine? Machine;
+        public int Iteration;
+    }
+
+    public static Configuration MakeConfiguration(HuntOptions o)
+    {
+        var c = Configuration.Create()
+            .WithTestingIterations((uint)Math.Max(1, o.Iterations))
+            .WithRandomGeneratorSeed(o.Seed)
+            .WithMaxSchedulingSteps(o.MaxSteps)
+            .WithTelemetryEnabled(false)
+            .WithConsoleLoggingEnabled(false)
+            .WithPotentialDeadlocksReportedAsBugs(true)
+            .WithDeadlockTimeout(5000);
+        c = Strategies.Apply(c, o.Strategy, o.StrategyBound);
+        if (o.ReplayTrace != null) c = c.WithReproducibleTrace(o.ReplayTrace);
+        return c;
+    }
+
+    public static HuntResult Run(HuntOptions o)
+    {
+        var st = new State();
+        var config = MakeConfiguration(o);
+        var sw = Stopwatch.StartNew();
+        using var engine = TestingEngine.Create(config, () => Iteration(o, st));
+        engine.RegisterEndIterationCallBack(i => o.Progress?.Invoke((int)i + 1));
+        engine.Run();
+        sw.Stop();
+        var report = engine.TestReport;
+        bool bug = report.NumOfFoundBugs > 0;
+        string? other = null;
+        if (bug && st.Report is null)
+            other = string.Join("\n", report.BugReports);
+        return new HuntResult
+        {
+            BugFound = bug,
+            Report = bug ? st.Report : null,
+            OtherBug = other,
+            CoyoteTrace = bug ? engine.ReproducibleTrace : null,
+            BugIteration = bug ? st.Iteration : 0,
+            Iterations = st.Iteration,
+            Elapsed = sw.Elapsed,
+            LastMachine = st.Machine,
+        };
+    }
+
+    private static void Iteration(HuntOptions o, State st)
+    {
+        st.Iteration++;
+        st.Report = null;
+        var opts = new MachineOptions
+        {
+            Fixes = o.Fixes,
+            Mode = SchedMode.Controlled,
+            FaultInjection = false,
+            Tracing = o.Tracing,
+        };
+        o.Scenario.Configure(opts);
+        var m = new Machine(opts);
+        st.Machine = m;
+        m.K.OnBug = r => st.Report = r;
+        try
+        {
+            var sim = new Sim(m);
+            o.Scenario.Build(sim);
+            m.K.FaultInjection = o.FaultInjection;
+            var tasks = new Task[sim.Threads.Count];
+            for (int i = 0; i < tasks.Length; i++)
+            {
+                var (task, body) = sim.Threads[i];
+                tasks[i] = m.K.Spawn(task, () => Guard(body));
+            }
+            foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
+            if (sim.Threads.Count > 0)
+            {
+                foreach (var check in sim.FinalChecks) m.As(sim.Threads[0].task, check);
+            }
+            m.Teardown();
+        }
+        catch (KernelBugException e)
+        {
+            Specification.Assert(false, e.Report.Summary);
+        }
+        catch (AggregateException e) when (e.InnerException is KernelBugException kb)
+        {
+            Specification.Assert(false, kb.Report.Summary);
+        }
+    }
+
+    private static void Guard(Action body)
+    {
+        try
+        {
+            body();
+        }
+        catch (KernelBugException e)
+        {
+            Specification.Assert(false, e.Report.Summary);
+        }
+    }
+}

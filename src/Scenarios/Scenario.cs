@@ -1,0 +1,57 @@
+using InotifySim.Model;
+using InotifySim.Model.Kernel;
+
+namespace InotifySim.Scenarios;
+
+/// <summary>
+/// A concurrent scenario: a deterministic setup on a fresh <see cref="Machine"/>, then 2 to 4
+/// simulated threads whose interleavings Coyote explores, then the machine's teardown
+/// (oracles, close everything, umount, kmemleak).
+/// </summary>
+public abstract class Scenario
+{
+    /// <summary>kebab-case name, e.g. "rm-vs-death".</summary>
+    public abstract string Name { get; }
+    public abstract string Description { get; }
+    /// <summary>The defects this scenario is built to expose (for the catalogue; not used to judge).</summary>
+    public virtual Fix Targets => Fix.None;
+
+    /// <summary>Limits, the audit module, ... for this scenario's machine.</summary>
+    public virtual void Configure(MachineOptions o) { }
+
+    /// <summary>Runs the setup (as tasks of the machine, sequentially) and registers the threads.</summary>
+    public abstract void Build(Sim s);
+
+    public override string ToString() => Name;
+}
+
+/// <summary>The scenario's view of one run: the machine, and the threads to start.</summary>
+public sealed class Sim
+{
+    public Machine M { get; }
+    internal readonly List<(TaskStruct task, Action body)> Threads = new();
+    internal readonly List<Action> FinalChecks = new();
+
+    public Sim(Machine m) => M = m;
+
+    /// <summary>Registers a thread that runs <paramref name="body"/> as <paramref name="task"/>.</summary>
+    public void Thread(TaskStruct task, Action body) => Threads.Add((task, body));
+
+    /// <summary>A check run after all threads finished, before the teardown (as the first process).</summary>
+    public void AtEnd(Action check) => FinalChecks.Add(check);
+
+    /// <summary>Runs setup code as <paramref name="t"/>; the result must be a success (>= 0).</summary>
+    public long Do(TaskStruct t, Func<Machine, long> op, string what)
+    {
+        long r = M.As(t, () => op(M));
+        if (r < 0) throw new InvalidOperationException($"scenario setup step '{what}' failed with {Errno.Ret(r)}");
+        return r;
+    }
+
+    /// <summary>Creates a file (open O_CREAT|O_WRONLY, close).</summary>
+    public void Touch(TaskStruct t, string path)
+    {
+        int fd = (int)Do(t, m => m.Vfs.sys_open(path, 0x41), "create " + path);
+        Do(t, m => m.Vfs.sys_close(fd), "close " + path);
+    }
+}
