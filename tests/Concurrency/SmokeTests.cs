@@ -1,2 +1,0 @@
-namespace InotifySim.Tests.Concurrency;
-public class SmokeTests { [Fact] public void Builds() => Assert.Equal(1, InotifySim.Model.Placeholder.X); }
