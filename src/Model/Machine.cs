@@ -253,6 +253,33 @@ public sealed class Machine : IInotifyObserver
         return false;
     }
 
+    /// <summary>
+    /// Reports user watches that outlived every inotify fd of their user, with their wd and
+    /// mask: an IN_ONESHOT watch points at the oneshot removal (inotify_inode_queue_event),
+    /// any other at inotify_destroy.
+    /// </summary>
+    private void LeakedWatches(UserStruct u)
+    {
+        var lines = new List<string>();
+        var fns = new List<string>();
+        foreach (var o in K.Slab.Live())
+        {
+            if (o is not InotifyUserWatch uw || uw.dev.PeekUser != u) continue;
+            var w = uw.wdata;
+            bool oneshot = (w.PeekMask & IN_ONESHOT) != 0;
+            lines.Add($"{uw.Describe}: wd {w.PeekWd} mask {MaskNames(w.PeekMask)} count {w.count.Peek}, allocated in {uw.Alloc!.Allocated.Function}" +
+                      (oneshot ? " (IN_ONESHOT: removed by inotify_inode_queue_event without IN_IGNORED)" : " (removed by inotify_destroy without a final put)"));
+            foreach (var f in oneshot
+                         ? new[] { "inotify_inode_queue_event", "remove_watch_no_event", "inotify_dev_queue_event" }
+                         : new[] { "inotify_destroy", "remove_watch_no_event", "inotify_release" })
+                if (!fns.Contains(f)) fns.Add(f);
+        }
+        fns.Add("free_inotify_user_watch");
+        string what = $"user {u.Uid}: inotify_watches is {u.inotify_watches.Peek} after every inotify fd was closed";
+        K.Bug(BugClass.Accounting, "inotify accounting: " + what, fns, new[] { K.current.Name }, lines,
+            what + "\nuser watches still allocated (never freed, so never uncharged):\n  " + string.Join("\n  ", lines) + "\n");
+    }
+
     private void Acct(bool ok, string what, params string[] fns)
     {
         if (!ok) K.Bug(BugClass.Accounting, "inotify accounting: " + what, fns, new[] { K.current.Name }, Array.Empty<string>(), what + "\n");
@@ -330,8 +357,7 @@ public sealed class Machine : IInotifyObserver
         {
             var u = p.User;
             if (u.IsFreed) continue;
-            Acct(u.inotify_watches.Peek == 0, $"user {u.Uid}: inotify_watches is {u.inotify_watches.Peek} after every inotify fd was closed",
-                "inotify_release", "inotify_destroy", "free_inotify_user_watch");
+            if (u.inotify_watches.Peek != 0) LeakedWatches(u);
             Acct(u.inotify_devs.Peek == 0, $"user {u.Uid}: inotify_devs is {u.inotify_devs.Peek} after every inotify fd was closed",
                 "inotify_release", "put_inotify_dev");
         }

@@ -7,7 +7,7 @@ namespace InotifySim.Scenarios.Catalog;
 public sealed class ReadVsQueueLimit : Scenario
 {
     public override string Name => "read-vs-queue-limit";
-    public override string Description => "read() drains the queue while a writer generates events at max_queued_events (IN_Q_OVERFLOW)";
+    public override string Description => "read() drains the queue while a writer generates events at max_queued_events (IN_Q_OVERFLOW, dropped events, coalesced duplicates)";
     public override Fix Targets => Fix.EvMutexUnlock;
 
     public override void Configure(MachineOptions o) => o.MaxQueuedEvents = 2;
@@ -26,6 +26,7 @@ public sealed class ReadVsQueueLimit : Scenario
             s.M.Vfs.sys_chmod("/d/a", 0x1c0);
             s.M.Vfs.sys_chmod("/d/b", 0x1c0);
             s.M.Vfs.sys_chmod("/d/a", 0x180);
+            s.M.Vfs.sys_chmod("/d/a", 0x1c0); // a duplicate of the previous event: coalesced, or past the overflow
         });
         s.Thread(p, () =>
         {
