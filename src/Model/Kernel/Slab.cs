@@ -106,10 +106,14 @@ public sealed class Slab
         sb.Append($"\nFreed by task {a.FreedAt!.Task}:\n").Append(a.FreedAt.Render());
         sb.Append($"\nThe buggy address belongs to the object #{a.Id} of type {a.Type} (cache {a.Cache}).\n");
         _k.Bug(BugClass.UseAfterFree, $"BUG: KASAN: use-after-free in {cur.CurrentFunction}",
-            new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function },
+            new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function }
+                .Concat(Callers(cur.Stack())).Concat(Callers(a.FreedAt.Stack)),
             new[] { cur.Name, a.FreedAt.Task, a.Allocated.Task },
             new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
     }
+
+    /// <summary>The two callers above the innermost frame, for a report's function list.</summary>
+    private static IEnumerable<string> Callers(string[] stack) => stack.Skip(1).Take(2);
 
     private void DoubleFree(KObject obj)
     {

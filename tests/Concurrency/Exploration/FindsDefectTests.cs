@@ -1,3 +1,4 @@
+using InotifySim.Model.Kernel;
 using InotifySim.Model;
 using InotifySim.Scenarios.Catalog;
 using InotifySim.Scenarios.Exploration;

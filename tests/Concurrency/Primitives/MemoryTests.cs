@@ -32,7 +32,8 @@ public class MemoryTests
         }));
         Assert.Equal(BugClass.UseAfterFree, r.Class);
         Assert.Equal("BUG: KASAN: use-after-free in obj_read_value", r.Title);
-        Assert.Equal(new[] { "obj_read_value", "obj_destroy", "obj_create" }, r.Functions);
+        // accessing, freeing and allocating function first, then the accessor's callers
+        Assert.Equal(new[] { "obj_read_value", "obj_destroy", "obj_create", "sys_poke" }, r.Functions);
         Assert.Equal(new[] { tx.Name, tf.Name, ta.Name }, r.Threads);
         Assert.Equal(new[] { $"struct test_obj #{o.Alloc!.Id}" }, r.Objects);
         Assert.Contains("Access of struct test_obj.Value", r.Text);
