@@ -33,7 +33,8 @@ public sealed record Step(Op Op, long Ret, IReadOnlyList<Ev> Events, int Watches
 ///  - a queue holds at most max_queued_events events; the next one is replaced by a single
 ///    IN_Q_OVERFLOW with wd -1 and later ones are dropped (until reads make room);
 ///  - IN_IGNORED is queued when a watch is removed by inotify_rm_watch or because its inode was
-///    deleted (after IN_DELETE_SELF); an IN_ONESHOT watch is removed after its first event,
+///    deleted (after IN_DELETE_SELF: before the parent's IN_DELETE for unlink, after it for
+///    rmdir); an IN_ONESHOT watch is removed after its first event,
 ///    without IN_IGNORED (2006; since 2.6.36 IN_IGNORED is sent); close removes every watch silently;
 ///  - read() with a buffer too small for the first event returns 0 (before 2.6.21); EAGAIN on
 ///    an empty non-blocking queue; otherwise as many whole events as fit;
@@ -81,6 +82,10 @@ public sealed class InotifySpec
         _maxInstances = maxInstances;
         _maxWatches = maxWatches;
     }
+
+    /// <summary>How often each interesting rule applied (for the coverage test).</summary>
+    public readonly Dictionary<string, int> Stats = new();
+    private void Hit(string what) => Stats[what] = Stats.GetValueOrDefault(what) + 1;
 
     public int Watches => _watches;
     public int Instances => _instances;
@@ -151,6 +156,7 @@ public sealed class InotifySpec
             Queue(inst, w.Wd, mask, cookie, name);
             if ((w.Mask & IN_ONESHOT) != 0)
             {
+                Hit("IN_ONESHOT fired");
                 inst.Watches.Remove(w.Wd); // no IN_IGNORED in 2006
                 _watches--;
             }
@@ -171,10 +177,12 @@ public sealed class InotifySpec
         if (q.Count > 0)
         {
             var last = q[^1];
-            if (last.Wd == wd && last.Mask == mask && last.Cookie == cookie && last.Name == name) return;
+            if (last.Wd == wd && last.Mask == mask && last.Cookie == cookie && last.Name == name) { Hit("coalesced"); return; }
         }
-        if (q.Count > _maxQueued) return;
-        if (q.Count == _maxQueued) { q.Add(new Ev(-1, IN_Q_OVERFLOW, 0, 0, null)); return; }
+        if (q.Count > _maxQueued) { Hit("dropped after overflow"); return; }
+        if (q.Count == _maxQueued) { Hit("IN_Q_OVERFLOW"); q.Add(new Ev(-1, IN_Q_OVERFLOW, 0, 0, null)); return; }
+        if (mask == IN_IGNORED) Hit("IN_IGNORED");
+        if ((mask & IN_MOVED_TO) != 0) Hit("IN_MOVED_TO");
         q.Add(new Ev(wd, mask, cookie, name is null ? 0u : PaddedLen(name), name));
     }
 
@@ -236,8 +244,19 @@ public sealed class InotifySpec
         if (dir && !node.IsDir) return -ENOTDIR;
         if (dir && node.Children.Count > 0) return -ENOTEMPTY;
         parent.Children.Remove(name);
-        Dies(node);
-        Event(parent, IN_DELETE | (dir ? IN_ISDIR : 0), name);
+        if (dir)
+        {
+            // 2.6.17 vfs_rmdir holds a second dentry reference (dentry_unhash), so d_delete only
+            // sends the parent's IN_DELETE; the directory dies at the final dput, after it
+            Event(parent, IN_DELETE | IN_ISDIR, name);
+            Dies(node);
+        }
+        else
+        {
+            // unlink of the only user: dentry_iput (IN_DELETE_SELF, IN_IGNORED), then IN_DELETE
+            Dies(node);
+            Event(parent, IN_DELETE, name);
+        }
         return 0;
     }
 
@@ -300,7 +319,7 @@ public sealed class InotifySpec
 
     private long DoInit()
     {
-        if (_instances >= _maxInstances) { _initFds.Add(-1); return -EMFILE; }
+        if (_instances >= _maxInstances) { Hit("EMFILE"); _initFds.Add(-1); return -EMFILE; }
         int fd = LowestFreeFd();
         _fds[fd] = new Instance();
         _instances++;
@@ -318,10 +337,11 @@ public sealed class InotifySpec
         var w = inst.Watches.Values.FirstOrDefault(x => x.Node == node);
         if (w != null)
         {
+            if ((mask & IN_MASK_ADD) != 0) Hit("IN_MASK_ADD update");
             w.Mask = (mask & IN_MASK_ADD) != 0 ? w.Mask | m : m;
             return w.Wd;
         }
-        if (_watches >= _maxWatches) return -ENOSPC;
+        if (_watches >= _maxWatches) { Hit("ENOSPC"); return -ENOSPC; }
         int wd = ++inst.LastWd;
         inst.Watches[wd] = new Watch { Node = node, Mask = m, Wd = wd };
         _watches++;
@@ -349,12 +369,14 @@ public sealed class InotifySpec
             events.Add(q[0]);
             q.RemoveAt(0);
         }
+        Hit(bytes == 0 ? "read: buffer too small" : q.Count > 0 ? "read: partial" : "read: all");
         return bytes; // 0 when the first event does not fit (before 2.6.21)
     }
 
     private long DoClose(int fd)
     {
         if (!_fds.Remove(fd, out var inst)) return -EBADF;
+        if (inst.Watches.Count > 0) Hit("close with watches");
         _watches -= inst.Watches.Count;
         _instances--;
         return 0;

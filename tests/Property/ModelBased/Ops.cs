@@ -111,19 +111,22 @@ public static class OpGen
         (3, P.Select(p => (Op)new Unlink(p))),
         (3, P.Select(p => (Op)new Rmdir(p))),
         (4, from a in P from b in P select (Op)new Rename(a, b)),
-        (2, from p in Gen.Elements(WatchPaths) from m in Gen.Elements(0x1ed, 0x1a4, 0x180) select (Op)new Chmod(p, m)),
+        (4, from p in Gen.Elements("/", "/a", "/b", "/a/f") from m in Gen.Elements(0x1ed, 0x1a4, 0x180) select (Op)new Chmod(p, m)),
         (3, Gen.Constant((Op)new Init())),
         (9, from i in Inst from p in Gen.Elements(WatchPaths) from m in Mask(!differential, differential) select (Op)new AddWatch(i, p, m)),
         (2, from i in Inst from wd in Gen.Choose(0, 6) select (Op)new RmWatch(i, wd)),
         (5, from i in Inst from s in Gen.Elements(ReadSizes) select (Op)new Read(i, s)),
         (1, Inst.Select(i => (Op)new CloseInst(i))));
 
-    /// <summary>Sequences that start with an inotify_init (so most ops have an instance) and are at most <paramref name="max"/> long.</summary>
+    /// <summary>Sequences that start with <see cref="Prefix"/> (so most ops have an instance) and are at most <paramref name="max"/> long.</summary>
     public static Gen<Op[]> Ops(int max, bool differential = false) =>
         Gen.Sized(size =>
             from n in Gen.Choose(1, Math.Max(1, Math.Min(max, size)))
-            from ops in Gen.ArrayOf(OneOp(differential), n)
-            select ops.Prepend(new Init()).ToArray());
+            from ops in Gen.ArrayOf(Gen.Frequency((4, OneOp(differential).Select(o => new[] { o })), (1, OneOp(differential).Select(o => new[] { o, o }))), n)
+            select Prefix.Concat(ops.SelectMany(x => x)).ToArray());
+
+    /// <summary>Every generated sequence starts by making the two top directories and an instance (shrinking may drop them).</summary>
+    private static readonly Op[] Prefix = { new Mkdir("/a"), new Mkdir("/b"), new Init(), new AddWatch(0, "/a", IN_ALL_EVENTS) };
 
     public static Gen<Scenario> Scenarios(int maxOps) =>
         from q in Gen.Elements(3, 5, 16384)
