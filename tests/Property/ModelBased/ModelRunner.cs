@@ -11,6 +11,7 @@ public sealed class ModelRunner
     private readonly TaskStruct _t;
     private readonly List<int> _initFds = new();
     private readonly bool _staleFdIsBad;
+    private readonly HashSet<int> _closed = new();
 
     /// <param name="staleFdIsBad">Name a closed instance by fd -1 rather than its old fd number (the differential test's convention).</param>
     public ModelRunner(Fix fixes, int maxQueued, int maxInstances, int maxWatches, bool staleFdIsBad = false)
@@ -27,7 +28,7 @@ public sealed class ModelRunner
     {
         if (inst >= _initFds.Count) return -1;
         int fd = _initFds[inst];
-        if (_staleFdIsBad && fd >= 0 && !IsInotifyFd(fd)) return -1;
+        if (_staleFdIsBad && (_closed.Contains(inst) || fd >= 0 && !IsInotifyFd(fd))) return -1;
         return fd;
     }
 
@@ -55,7 +56,7 @@ public sealed class ModelRunner
             AddWatch o => M.inotify_add_watch(Fd(o.Inst), o.Path, o.Mask),
             RmWatch o => M.inotify_rm_watch(Fd(o.Inst), o.Wd),
             Read o => ReadInto(Fd(o.Inst), o.Size, events),
-            CloseInst o => M.close(Fd(o.Inst)),
+            CloseInst o => CloseOne(o.Inst),
             _ => throw new ArgumentException(op.ToString()),
         });
         M.As(_t, M.CheckQuiescent);
@@ -70,6 +71,13 @@ public sealed class ModelRunner
         long c = M.Vfs.sys_close((int)fd);
         if (c != 0) throw new InvalidOperationException($"close of a file fd failed: {Errno.Ret(c)}");
         return w;
+    }
+
+    private long CloseOne(int inst)
+    {
+        long r = M.close(Fd(inst));
+        if (r == 0) _closed.Add(inst);
+        return r;
     }
 
     private long InitOne()

@@ -47,6 +47,12 @@ public sealed record Read(int Inst, int Size) : Op
 
 public sealed record CloseInst(int Inst) : Op { public override string ToString() => $"close(i{Inst})"; }
 
+/// <summary>An op sequence, printed one op a line.</summary>
+public sealed record OpSeq(Op[] Ops)
+{
+    public override string ToString() => $"{Ops.Length} ops" + string.Concat(Ops.Select((o, i) => $"\n  {i + 1,2}. {o}"));
+}
+
 /// <summary>The sysctl limits of a run and its operations.</summary>
 public sealed record Scenario(int MaxQueuedEvents, int MaxUserInstances, int MaxUserWatches, Op[] Ops)
 {
@@ -123,10 +129,17 @@ public static class OpGen
         Gen.Sized(size =>
             from n in Gen.Choose(1, Math.Max(1, Math.Min(max, size)))
             from ops in Gen.ArrayOf(Gen.Frequency((4, OneOp(differential).Select(o => new[] { o })), (1, OneOp(differential).Select(o => new[] { o, o }))), n)
-            select Prefix.Concat(ops.SelectMany(x => x)).ToArray());
+            select (differential ? DiffPrefix : Prefix).Concat(ops.SelectMany(x => x)).ToArray());
 
     /// <summary>Every generated sequence starts by making the two top directories and an instance (shrinking may drop them).</summary>
     private static readonly Op[] Prefix = { new Mkdir("/a"), new Mkdir("/b"), new Init(), new AddWatch(0, "/a", IN_ALL_EVENTS) };
+
+    /// <summary>The differential test reads after every op, so it starts with more watches to see more per op.</summary>
+    private static readonly Op[] DiffPrefix =
+    {
+        new Mkdir("/a"), new Mkdir("/b"), new Create("/a/f", 1), new Init(), new AddWatch(0, "/", IN_ALL_EVENTS),
+        new AddWatch(0, "/a", IN_ALL_EVENTS), new AddWatch(0, "/a/f", IN_ALL_EVENTS), new AddWatch(0, "/b", IN_ALL_EVENTS),
+    };
 
     public static Gen<Scenario> Scenarios(int maxOps) =>
         from q in Gen.Elements(3, 5, 16384)
