@@ -421,7 +421,8 @@ public sealed partial class Vfs
             new_dentry = d_lookup(newnd.dentry, newlast) ?? d_alloc(newnd.dentry, newlast);
             if (new_dentry is null) err = -Errno.ENOMEM;
             else if (ReferenceEquals(old_dentry, new_dentry)) err = 0;
-            else if (IsAncestor(old_dentry, newnd.dentry)) err = -Errno.EINVAL;
+            else if (IsAncestor(old_dentry, newnd.dentry)) err = -Errno.EINVAL; /* source should not be ancestor of target */
+            else if (IsAncestor(new_dentry, oldnd.dentry)) err = -Errno.ENOTEMPTY; /* target should not be an ancestor of source */
             else err = vfs_rename(olddir, old_dentry, newdir, new_dentry);
         }
         // unlock_rename()
