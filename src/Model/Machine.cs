@@ -26,6 +26,8 @@ internal sealed class FdHistory
     public readonly HashSet<int> Wds = new();
     public readonly HashSet<int> Oneshot = new();
     public bool Overflowed;
+    /// <summary>An event was dropped because its allocation failed (fault injection).</summary>
+    public bool Dropped;
 }
 
 /// <summary>
@@ -137,6 +139,8 @@ public sealed class Machine : IInotifyObserver
         h.Wds.Add(wd);
         if ((mask & IN_ONESHOT) != 0) h.Oneshot.Add(wd);
     }
+
+    void IInotifyObserver.EventDropped(InotifyDevice dev, uint mask) => Hist(dev).Dropped = true;
 
     /// <summary>Checks the IN_IGNORED rules of inotify(7) on what a device's reads returned.</summary>
     void IInotifyObserver.EventsRead(InotifyDevice dev, byte[] data)
@@ -295,8 +299,9 @@ public sealed class Machine : IInotifyObserver
 
     /// <summary>
     /// Drains every open inotify fd (without blocking) and checks that each removed watch
-    /// produced exactly one IN_IGNORED (inotify(7)), unless the queue overflowed or the watch
-    /// was IN_ONESHOT (which sent none in 2006).
+    /// produced exactly one IN_IGNORED (inotify(7)), unless the queue overflowed, an event was
+    /// dropped because its allocation failed (the seed drops it silently), or the watch was
+    /// IN_ONESHOT (which sent none in 2006).
     /// </summary>
     public void DrainAndCheckIgnored()
     {
@@ -315,7 +320,7 @@ public sealed class Machine : IInotifyObserver
                     {
                         if (read_events(fd, 1 << 20, out _) <= 0) break;
                     }
-                    if (!_hist.TryGetValue(dev, out var h) || h.Overflowed) continue;
+                    if (!_hist.TryGetValue(dev, out var h) || h.Overflowed || h.Dropped) continue;
                     var ih = dev.PeekIh;
                     foreach (var wd in h.Wds.OrderBy(x => x))
                     {

@@ -159,6 +159,8 @@ public interface IInotifyObserver
 {
     void WatchAdded(InotifyDevice dev, int wd, uint mask);
     void EventsRead(InotifyDevice dev, byte[] data);
+    /// <summary>kernel_event failed (ENOMEM): the seed drops the event silently.</summary>
+    void EventDropped(InotifyDevice dev, uint mask);
 }
 
 /// <summary>The sysctl limits, /proc/sys/fs/inotify/.</summary>
@@ -411,6 +413,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
 
         if (kevent is null)
         {
+            Observer?.EventDropped(dev, mask);
             if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
             return;
         }
