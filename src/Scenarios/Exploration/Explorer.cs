@@ -55,6 +55,11 @@ public sealed class HuntResult
 /// </summary>
 public static class Explorer
 {
+    /// <summary>The Note a traced run records between the sequential setup and the threads.</summary>
+    public const string ThreadsStartNote = "threads start";
+    /// <summary>The Note a traced run records when the threads finished (end checks and teardown follow).</summary>
+    public const string ThreadsDoneNote = "threads done";
+
     private sealed class State
     {
         public Report? Report;
@@ -124,6 +129,7 @@ public static class Explorer
             var sim = new Sim(m);
             o.Scenario.Build(sim);
             m.K.FaultInjection = o.FaultInjection;
+            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
             var tasks = new Task[sim.Threads.Count];
             for (int i = 0; i < tasks.Length; i++)
             {
@@ -131,6 +137,7 @@ public static class Explorer
                 tasks[i] = m.K.Spawn(task, () => Guard(body));
             }
             foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
+            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
             if (sim.Threads.Count > 0)
             {
                 foreach (var check in sim.FinalChecks) m.As(sim.Threads[0].task, check);
