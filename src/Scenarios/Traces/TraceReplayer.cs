@@ -45,14 +45,22 @@ public static class TraceReplayer
     /// Runs the engine with Console output swallowed (Coyote 1.7.11 prints its progress there),
     /// one run at a time so the process-wide Console writer is restored correctly.
     /// </summary>
-    public static HuntResult RunQuiet(HuntOptions o)
+    public static HuntResult RunQuiet(HuntOptions o) => RunQuiet(o, out _);
+
+    /// <summary>As <see cref="RunQuiet(HuntOptions)"/>, and returns what Coyote printed (its replay errors are there).</summary>
+    public static HuntResult RunQuiet(HuntOptions o, out string engineLog)
     {
         lock (s_consoleLock)
         {
             var saved = Console.Out;
-            Console.SetOut(TextWriter.Null);
+            var capture = new StringWriter();
+            Console.SetOut(capture);
             try { return Explorer.Run(o); }
-            finally { Console.SetOut(saved); }
+            finally
+            {
+                Console.SetOut(saved);
+                engineLog = capture.ToString();
+            }
         }
     }
 
@@ -130,13 +138,15 @@ public static class TraceReplayer
             Tracing = true,
         };
         HuntResult r;
-        try { r = RunQuiet(o); }
+        string engineLog;
+        try { r = RunQuiet(o, out engineLog); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var inner = e is TargetInvocationException or AggregateException && e.InnerException != null ? e.InnerException! : e;
             throw new TraceFormatException($"{name}: Coyote cannot replay \"coyoteTrace\": {FirstLine(inner.Message)}");
         }
         var log = r.LastMachine?.K.TraceLog ?? (IReadOnlyList<TraceStep>)Array.Empty<TraceStep>();
+        if (Environment.GetEnvironmentVariable("INOTIFY_SIM_COYOTE_LOG") == "1") Console.Error.Write(engineLog);
         return Judge(t, r, log);
     }
 
@@ -149,6 +159,14 @@ public static class TraceReplayer
     private static ReplayOutcome Judge(TraceFile t, HuntResult r, IReadOnlyList<TraceStep> log)
     {
         string where = log.Count > 0 ? $" (the replay stopped at kernel step {log[^1].Seq} in {log[^1].Task}: {log[^1].Function})" : "";
+        if (r.ReplayError != null)
+        {
+            return new ReplayOutcome
+            {
+                Status = ReplayStatus.Diverged, Trace = t, Result = r, Log = log,
+                Message = $"the recorded schedule no longer applies to the model: Coyote: {CoyoteError(r.ReplayError)}{where}",
+            };
+        }
         if (r.BugFound && r.Report is null)
         {
             var other = r.OtherBug ?? "";
@@ -169,6 +187,15 @@ public static class TraceReplayer
             {
                 Status = ReplayStatus.DifferentBug, Trace = t, Result = r, Log = log,
                 Message = $"the replay raised a harness error instead of the recorded bug: {other.Trim()}{where}",
+            };
+        }
+        int recorded = TraceExplanation.CountCoyoteSteps(t.CoyoteTrace);
+        if (!r.BugFound && r.ScheduledSteps > recorded)
+        {
+            return new ReplayOutcome
+            {
+                Status = ReplayStatus.Diverged, Trace = t, Result = r, Log = log,
+                Message = $"the recorded schedule no longer applies to the model: it has {recorded} scheduling steps, but the run went on past step {recorded} (it took {r.ScheduledSteps}) and ended without the bug{where}",
             };
         }
         if (!r.BugFound)
@@ -200,6 +227,10 @@ public static class TraceReplayer
             Message = "the replay raised a different bug:\n  " + string.Join("\n  ", diffs),
         };
     }
+
+    /// <summary>Coyote's replay error without the stack trace it carries.</summary>
+    private static string CoyoteError(string text) =>
+        string.Join(" ", text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("at ", StringComparison.Ordinal)));
 
     private static string Normalize(string s) => FirstLine(s);
 }
