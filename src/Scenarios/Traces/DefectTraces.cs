@@ -15,7 +15,7 @@ public static class DefectTraces
 {
     public static readonly IReadOnlyList<(string Fix, string[] Scenarios)> Table = new (string, string[])[]
     {
-        ("ev-mutex-unlock", new[] { "read-vs-queue-limit", "event-vs-rm" }),
+        ("ev-mutex-unlock", new[] { "read-vs-queue-limit", "event-vs-rm", "workload:threads=1,ops=4", "workload:threads=2,ops=3" }),
         ("destroy-recheck", new[] { "close-vs-death", "close-vs-umount" }),
         ("rm-wd-recheck", new[] { "rm-vs-death", "rm-vs-rm", "oneshot-vs-rm" }),
         ("watch-destroy-op", new[] { "rm-vs-death", "event-vs-rm", "rm-vs-rm" }),

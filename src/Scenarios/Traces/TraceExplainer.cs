@@ -33,6 +33,8 @@ public sealed class TraceExplanation
     public required int KernelSteps { get; init; }
     public required int TraceEntries { get; init; }
     public required int ContextSwitches { get; init; }
+    /// <summary>The scenario's threads that ran (the tasks of the threads' phase).</summary>
+    public required int Threads { get; init; }
     public required int CoyoteSteps { get; init; }
     public required IReadOnlyList<(string Task, List<string> Locks)> HeldAtBug { get; init; }
 
@@ -143,6 +145,17 @@ public sealed class TraceExplanation
             if (!who.Contains(s.Task)) who.Add(s.Task);
         }
         foreach (var id in idOrder) if (touchedBy[id].Count >= 2) AddFocus(id);
+        // the watches are what every rfc defect is about: follow them even when one thread touches them
+        for (int i = start; i < end; i++)
+        {
+            var s = log[i];
+            if (s.Kind is (TraceKind.Get or TraceKind.Put or TraceKind.Alloc or TraceKind.Free) && s.Task != "init/1"
+                && (s.Text.StartsWith("struct inotify_watch ", StringComparison.Ordinal) || s.Text.StartsWith("struct inotify_user_watch ", StringComparison.Ordinal)))
+            {
+                var id = ObjectId(s.Text);
+                if (id != null) AddFocus(id);
+            }
+        }
         var focusSet = new HashSet<string>(focus, StringComparer.Ordinal);
 
         // locks held across another task's steps (the race windows), and lock spans
@@ -257,6 +270,7 @@ public sealed class TraceExplanation
             KernelSteps = log.Count == 0 ? 0 : (int)log[^1].Seq,
             TraceEntries = log.Count,
             ContextSwitches = CountContextSwitches(log),
+            Threads = log.Skip(start).Take(Math.Max(0, threadsEnd - start)).Select(x => x.Task).Where(x => x != "init/1").Distinct().Count(),
             CoyoteSteps = CountCoyoteSteps(trace.CoyoteTrace),
             HeldAtBug = heldAtBugLocks,
         };
@@ -331,7 +345,7 @@ public sealed class TraceExplanation
         sb.Append($"inotify-sim trace: {ScenarioLabel(t)} on {VariantName(t.FixSet())}\n");
         sb.Append($"bug:       [{Report.Class.Name()}] {Report.Title}\n");
         sb.Append($"functions: {string.Join(", ", Report.Functions)}\n");
-        sb.Append($"schedule:  {CoyoteSteps} Coyote scheduling steps, {KernelSteps} kernel steps, {ContextSwitches} context switches between {Lanes.Count(l => l != "init/1")} threads\n");
+        sb.Append($"schedule:  {CoyoteSteps} Coyote scheduling steps, {KernelSteps} kernel steps, {Plural(ContextSwitches, "context switch", "context switches")} between {Plural(Threads, "thread", "threads")}\n");
         if (Focus.Count > 0) sb.Append($"objects:   {string.Join(", ", Focus)}\n");
         sb.Append('\n');
         if (Setup.Count > 0)
@@ -387,6 +401,8 @@ public sealed class TraceExplanation
         sb.Append(Report.Text);
         return sb.ToString();
     }
+
+    private static string Plural(int n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
 
     private int LaneOf(string task)
     {
