@@ -177,6 +177,7 @@ public sealed class Kernel
     internal void EntryExit(TaskStruct t, int depth, string name)
     {
         if (Bugged) { t.Unwind(depth); return; }
+        if (Tracing) Trace(TraceKind.Return, name);
         if (t.HeldLocks.Count > 0) Lockdep.HeldAtReturn(t, name);
         if (t.PreemptCount != 0)
         {

@@ -41,6 +41,10 @@ public sealed class HuntResult
     public TimeSpan Elapsed { get; init; }
     /// <summary>The machine of the last iteration (the failing one when a bug was found).</summary>
     public Machine? LastMachine { get; init; }
+    /// <summary>When replaying: Coyote's error text if the recorded schedule did not apply (names the step that diverged).</summary>
+    public string? ReplayError { get; init; }
+    /// <summary>Scheduling steps Coyote took in the last iteration (compare with a replayed trace's length).</summary>
+    public int ScheduledSteps { get; init; }
 
     public string Summary => !BugFound ? $"clean after {Iterations} iterations"
         : Report != null ? $"{Report.Summary} at iteration {BugIteration}"
@@ -55,6 +59,11 @@ public sealed class HuntResult
 /// </summary>
 public static class Explorer
 {
+    /// <summary>The Note a traced run records between the sequential setup and the threads.</summary>
+    public const string ThreadsStartNote = "threads start";
+    /// <summary>The Note a traced run records when the threads finished (end checks and teardown follow).</summary>
+    public const string ThreadsDoneNote = "threads done";
+
     private sealed class State
     {
         public Report? Report;
@@ -87,6 +96,8 @@ public static class Explorer
         engine.Run();
         sw.Stop();
         var report = engine.TestReport;
+        string? replayError = o.ReplayTrace != null ? ReplayErrorText(engine) : null;
+        int scheduledSteps = SchedulerStepCount(engine);
         bool bug = report.NumOfFoundBugs > 0;
         string? other = null;
         if (bug && st.Report is null)
@@ -101,7 +112,43 @@ public static class Explorer
             Iterations = st.Iteration,
             Elapsed = sw.Elapsed,
             LastMachine = st.Machine,
+            ReplayError = replayError,
+            ScheduledSteps = scheduledSteps,
         };
+    }
+
+    /// <summary>
+    /// Coyote 1.7.11 keeps a replay's divergence ("Trace is not reproducible at execution step N: ...")
+    /// in the internal TestingEngine.Scheduler.Strategy.ErrorText and reports no bug; read it by reflection.
+    /// </summary>
+    private static int SchedulerStepCount(TestingEngine engine)
+    {
+        const System.Reflection.BindingFlags bf = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
+        try
+        {
+            var scheduler = typeof(TestingEngine).GetProperty("Scheduler", bf)?.GetValue(engine);
+            return scheduler?.GetType().GetProperty("StepCount", bf)?.GetValue(scheduler) is int n ? n : 0;
+        }
+        catch (Exception e) when (e is System.Reflection.TargetInvocationException or MemberAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private static string? ReplayErrorText(TestingEngine engine)
+    {
+        const System.Reflection.BindingFlags bf = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
+        try
+        {
+            var scheduler = typeof(TestingEngine).GetProperty("Scheduler", bf)?.GetValue(engine);
+            var strategy = scheduler?.GetType().GetProperty("Strategy", bf)?.GetValue(scheduler);
+            var text = strategy?.GetType().GetProperty("ErrorText", bf)?.GetValue(strategy) as string;
+            return string.IsNullOrEmpty(text) ? null : text;
+        }
+        catch (Exception e) when (e is System.Reflection.TargetInvocationException or MemberAccessException)
+        {
+            return null;
+        }
     }
 
     private static void Iteration(HuntOptions o, State st)
@@ -124,6 +171,7 @@ public static class Explorer
             var sim = new Sim(m);
             o.Scenario.Build(sim);
             m.K.FaultInjection = o.FaultInjection;
+            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
             var tasks = new Task[sim.Threads.Count];
             for (int i = 0; i < tasks.Length; i++)
             {
@@ -131,6 +179,7 @@ public static class Explorer
                 tasks[i] = m.K.Spawn(task, () => Guard(body));
             }
             foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
+            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
             if (sim.Threads.Count > 0)
             {
                 foreach (var check in sim.FinalChecks) m.As(sim.Threads[0].task, check);

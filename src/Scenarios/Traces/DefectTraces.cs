@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using InotifySim.Model;
+using InotifySim.Scenarios.Catalog;
+using InotifySim.Scenarios.Exploration;
+
+namespace InotifySim.Scenarios.Traces;
+
+/// <summary>
+/// Builds the regression traces of traces/: for each rfc defect, a minimal failing schedule found
+/// on "fixed without that defect" (Variants.AllBut). The scenarios are tried in the listed order;
+/// the first that shows a bug fixes the bug (class + first function), then the shrinker keeps the
+/// smallest schedule of it. Deterministic: the seeds and budgets are fixed.
+/// </summary>
+public static class DefectTraces
+{
+    public static readonly IReadOnlyList<(string Fix, string[] Scenarios)> Table = new (string, string[])[]
+    {
+        ("ev-mutex-unlock", new[] { "read-vs-queue-limit", "event-vs-rm", "workload:threads=1,ops=4", "workload:threads=2,ops=3" }),
+        ("destroy-recheck", new[] { "close-vs-death", "close-vs-umount" }),
+        ("rm-wd-recheck", new[] { "rm-vs-death", "rm-vs-rm", "oneshot-vs-rm" }),
+        ("watch-destroy-op", new[] { "rm-vs-death", "event-vs-rm", "rm-vs-rm" }),
+        ("destroy-leak", new[] { "close-vs-death", "rm-vs-rm" }),
+        ("oneshot-leak", new[] { "oneshot-vs-rm" }),
+        ("coalesce-empty", new[] { "read-vs-queue-limit", "event-vs-rm", "workload:threads=2,ops=3" }),
+        ("coalesce-last", new[] { "read-vs-queue-limit", "event-vs-rm" }),
+        ("instance-limit-race", new[] { "limit-race" }),
+        ("watch-limit-race", new[] { "limit-race" }),
+        ("find-watch-ref", new[] { "audit-vs-user" }),
+        ("child-flags-race", new[] { "child-flags" }),
+        ("umount-pin", new[] { "close-vs-umount", "rm-vs-umount" }),
+        ("child-flags-warn", new[] { "child-flags", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
+        ("oneshot-unmount", new[] { "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
+        ("oneshot-unmount-put", new[] { "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
+        ("gfp-nofs", new[] { "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
+    };
+
+    /// <summary>Finds, shrinks and writes traces/&lt;fix&gt;.json for the named fixes (all when empty).</summary>
+    public static void Generate(string dir, TextWriter log, IReadOnlyCollection<string> only, int findIterations = 3000, int seeds = 2, int shrinkIterations = 200)
+    {
+        foreach (var (fixName, scenarios) in Table)
+        {
+            if (only.Count > 0 && !only.Contains(fixName)) continue;
+            var sw = Stopwatch.StartNew();
+            var fixes = Variants.AllBut(Variants.ByName(fixName)!.Value);
+            log.WriteLine($"{fixName}: fixed without it = {Variants.Describe(fixes)}");
+            (TraceFile trace, ScheduleSize size)? best = null;
+            foreach (var name in scenarios)
+            {
+                var s = ScenarioCatalog.Find(name)!;
+                HuntResult? found = null;
+                HuntOptions? fo = null;
+                for (uint seed = 0; seed < 3 && found is null; seed++)
+                {
+                    fo = new HuntOptions { Scenario = s, Fixes = fixes, Iterations = findIterations, Seed = seed };
+                    var r = TraceReplayer.RunQuiet(fo);
+                    if (r.Report != null) found = r;
+                    else if (r.BugFound) log.WriteLine($"  {name} seed {seed}: harness bug: {r.OtherBug?.Split('\n')[0]}");
+                }
+                if (found is null) { log.WriteLine($"  {name}: clean"); continue; }
+                var key = BugKey.Of(found.Report!);
+                log.WriteLine($"  {name}: {found.Summary}");
+                var first = TraceShrinker.Measure(TraceFile.FromHunt(fo!, found), s, key);
+                if (first is null) { log.WriteLine("  (found trace does not replay)"); }
+                best = TraceShrinker.Minimize(s, fixes, key, first, seeds, shrinkIterations, log);
+                if (best != null) break;
+            }
+            if (best is null)
+            {
+                log.WriteLine($"  {fixName}: NOT FOUND ({sw.Elapsed.TotalSeconds:F0}s)");
+                continue;
+            }
+            var path = Path.Combine(dir, fixName + ".json");
+            best.Value.trace.Save(path);
+            log.WriteLine($"  {fixName}: wrote {path}: {best.Value.trace.Scenario} {best.Value.trace.Strategy}/{best.Value.trace.StrategyBound} seed {best.Value.trace.Seed} iteration {best.Value.trace.Iteration}: {best.Value.size} ({sw.Elapsed.TotalSeconds:F0}s)");
+        }
+    }
+}

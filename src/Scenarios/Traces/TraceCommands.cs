@@ -1,0 +1,114 @@
+namespace InotifySim.Scenarios.Traces;
+
+/// <summary>
+/// The trace commands the CLI calls. Exit codes: 0 the replay reproduced the recorded bug
+/// (shrink: a trace was written); 1 the replay diverged, ran clean or raised another bug;
+/// 2 bad input (unreadable, corrupted, wrong version, unknown scenario/fix/strategy, an
+/// unusable Coyote trace). Errors are one clear message on stderr, never a stack trace.
+/// </summary>
+public static class TraceCommands
+{
+    public const int Ok = 0, Mismatch = 1, BadInput = 2;
+
+    /// <summary>Loads and replays a trace, prints the explanation; writes the HTML timeline when asked.</summary>
+    public static int Replay(string path, bool html, string? htmlOut, TextWriter stdout, TextWriter stderr)
+    {
+        TraceFile t;
+        ReplayOutcome r;
+        try
+        {
+            t = TraceFile.Load(path);
+            r = TraceReplayer.Replay(t, path);
+        }
+        catch (TraceFormatException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        var x = r.Explain();
+        if (x != null) stdout.Write(x.RenderText());
+        if (!r.Reproduced)
+        {
+            if (x != null) stdout.WriteLine();
+            stderr.WriteLine($"{path}: {Status(r.Status)}: {r.Message}");
+            stderr.WriteLine($"recorded: {Recorded(t)}");
+        }
+        else stdout.WriteLine($"\n{path}: {r.Message}");
+        if ((html || htmlOut != null) && x != null)
+        {
+            var outPath = htmlOut ?? Path.ChangeExtension(path, ".html");
+            try
+            {
+                File.WriteAllText(outPath, TraceHtml.Render(x));
+                stdout.WriteLine($"timeline written to {outPath}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"error: cannot write {outPath}: {e.Message}");
+                return BadInput;
+            }
+        }
+        else if (html || htmlOut != null) stderr.WriteLine("no timeline written: the replay raised no model report");
+        return r.Reproduced ? Ok : Mismatch;
+    }
+
+    /// <summary>
+    /// Shrinks a trace: replays it (it must reproduce), re-hunts smaller workloads and
+    /// low-preemption schedules for the same bug (class + first function), writes the smallest.
+    /// </summary>
+    public static int Shrink(string path, string outPath, TextWriter stdout, TextWriter stderr) =>
+        Shrink(path, outPath, stdout, stderr, seeds: 3, iterations: 300);
+
+    public static int Shrink(string path, string outPath, TextWriter stdout, TextWriter stderr, int seeds, int iterations)
+    {
+        TraceFile t;
+        Scenario scenario;
+        ReplayOutcome r;
+        try
+        {
+            t = TraceFile.Load(path);
+            scenario = TraceReplayer.ResolveScenario(t, path);
+            r = TraceReplayer.Replay(t, path);
+        }
+        catch (TraceFormatException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        if (!r.Reproduced || r.Result?.Report is null)
+        {
+            stderr.WriteLine($"{path}: cannot shrink: {Status(r.Status)}: {r.Message}");
+            return Mismatch;
+        }
+        var key = BugKey.Of(r.Result.Report);
+        var start = TraceShrinker.Measure(t, scenario, key);
+        if (start is null)
+        {
+            stderr.WriteLine($"{path}: cannot shrink: the trace does not replay to {key}");
+            return Mismatch;
+        }
+        stdout.WriteLine($"shrinking {path}: {key}; now {start.Value.size}");
+        var best = TraceShrinker.Minimize(scenario, t.FixSet(), key, start, seeds, iterations, stdout, t.Scenario == "script" ? t.Script : null)!.Value;
+        try { best.trace.Save(outPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"error: cannot write {outPath}: {e.Message}");
+            return BadInput;
+        }
+        stdout.WriteLine(ReferenceEquals(best.trace, start.Value.trace)
+            ? $"no smaller schedule found; wrote the original to {outPath}"
+            : $"shrunk to {best.size} ({best.trace.Scenario}, {best.trace.Strategy}{(best.trace.StrategyBound is null ? "" : "/" + best.trace.StrategyBound)}, seed {best.trace.Seed}); wrote {outPath}");
+        return Ok;
+    }
+
+    private static string Status(ReplayStatus s) => s switch
+    {
+        ReplayStatus.Diverged => "replay diverged",
+        ReplayStatus.DifferentBug => "different bug",
+        ReplayStatus.NoBug => "bug not reproduced",
+        _ => "reproduced",
+    };
+
+    private static string Recorded(TraceFile t) =>
+        t.Bug != null ? $"[{t.Bug.Class}] {t.Bug.Title} (functions: {string.Join(", ", t.Bug.Functions)})" : $"[harness] {t.OtherBug}";
+}

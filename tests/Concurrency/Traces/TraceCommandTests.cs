@@ -1,0 +1,214 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using InotifySim.Scenarios.Traces;
+
+namespace InotifySim.Tests.Concurrency.Traces;
+
+/// <summary>
+/// The CLI entry points on good and bad input: bad files exit 2 with one message naming the
+/// problem (no stack trace); a schedule that no longer applies exits 1 naming the divergence.
+/// </summary>
+[Collection("traces")]
+public class TraceCommandTests : IDisposable
+{
+    private const string Base = "rm-wd-recheck";
+    private readonly string _dir = Directory.CreateTempSubdirectory("inotify-sim-traces-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string BaseText => File.ReadAllText(Path.Combine(Approvals.TracesDir, Base + ".json"));
+
+    private string Write(string name, string text)
+    {
+        var p = Path.Combine(_dir, name);
+        File.WriteAllText(p, text);
+        return p;
+    }
+
+    private static (int code, string stdout, string stderr) Replay(string path, string? html = null)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = TraceCommands.Replay(path, html != null, html, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string Edit(Action<JsonObject> edit)
+    {
+        var node = JsonNode.Parse(BaseText)!.AsObject();
+        edit(node);
+        return node.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static void AssertBadInput((int code, string stdout, string stderr) r, string mentions)
+    {
+        Assert.True(r.code == 2, $"exit {r.code}, stderr: {r.stderr}");
+        Assert.StartsWith("error: ", r.stderr);
+        Assert.Contains(mentions, r.stderr);
+        Assert.DoesNotContain("   at ", r.stderr);
+        Assert.DoesNotContain("Exception", r.stderr);
+        Assert.Equal("", r.stdout);
+    }
+
+    [Fact]
+    public void Replay_reproduces_and_writes_a_self_contained_html_timeline()
+    {
+        var html = Path.Combine(_dir, "t.html");
+        var r = Replay(Path.Combine(Approvals.TracesDir, Base + ".json"), html);
+        Assert.True(r.code == 0, r.stderr);
+        Assert.Contains("reproduced: [null-dereference]", r.stdout);
+        Assert.Contains("!!", r.stdout);
+        var page = File.ReadAllText(html);
+        Assert.Contains("<svg", page);
+        Assert.Contains("unpin_and_kill", page);
+        Assert.DoesNotContain("<script", page);
+        Assert.DoesNotContain("src=", page);
+        Assert.DoesNotContain("href=", page);
+        Assert.DoesNotContain("url(", page);
+    }
+
+    [Fact]
+    public void Missing_file_is_bad_input() =>
+        AssertBadInput(Replay(Path.Combine(_dir, "nope.json")), "no such file");
+
+    [Fact]
+    public void Truncated_file_is_bad_input() =>
+        AssertBadInput(Replay(Write("trunc.json", BaseText[..(BaseText.Length / 2)])), "truncated or corrupted");
+
+    [Fact]
+    public void Corrupted_file_is_bad_input() =>
+        AssertBadInput(Replay(Write("corrupt.json", BaseText.Replace("\"scenario\":", "\"scenario\";"))), "not valid trace JSON");
+
+    [Fact]
+    public void Empty_file_is_bad_input() =>
+        AssertBadInput(Replay(Write("empty.json", "")), "not valid trace JSON");
+
+    [Fact]
+    public void Wrong_version_is_bad_input() =>
+        AssertBadInput(Replay(Write("v9.json", Edit(n => n["version"] = 9))), "format version 9 is not supported");
+
+    [Fact]
+    public void Wrong_format_is_bad_input() =>
+        AssertBadInput(Replay(Write("fmt.json", Edit(n => n["format"] = "something-else"))), "\"format\" is 'something-else'");
+
+    [Fact]
+    public void Unknown_fix_is_bad_input() =>
+        AssertBadInput(Replay(Write("fix.json", Edit(n => n["fixes"]!.AsArray().Add("no-such-fix")))), "unknown fix 'no-such-fix'");
+
+    [Fact]
+    public void Fix_without_its_prerequisite_is_bad_input() =>
+        AssertBadInput(Replay(Write("req.json", Edit(n =>
+        {
+            var a = n["fixes"]!.AsArray();
+            var w = a.First(x => x!.GetValue<string>() == "watch-destroy-op");
+            a.Remove(w);
+        }))), "requires 'watch-destroy-op'");
+
+    [Fact]
+    public void Unknown_scenario_is_bad_input() =>
+        AssertBadInput(Replay(Write("sc.json", Edit(n => n["scenario"] = "no-such-scenario"))), "unknown scenario 'no-such-scenario'");
+
+    [Fact]
+    public void Unknown_strategy_is_bad_input() =>
+        AssertBadInput(Replay(Write("st.json", Edit(n => n["strategy"] = "telepathy"))), "unknown strategy 'telepathy'");
+
+    [Fact]
+    public void Unknown_bug_class_is_bad_input() =>
+        AssertBadInput(Replay(Write("cls.json", Edit(n => n["bug"]!["class"] = "gremlins"))), "unknown bug class 'gremlins'");
+
+    [Fact]
+    public void Missing_coyote_trace_is_bad_input() =>
+        AssertBadInput(Replay(Write("nocoyote.json", Edit(n => n.Remove("coyoteTrace")))), "\"coyoteTrace\" is missing");
+
+    [Fact]
+    public void Coyote_trace_that_is_not_json_is_bad_input() =>
+        AssertBadInput(Replay(Write("cjson.json", Edit(n => n["coyoteTrace"] = "{ \"Steps\": [ \"op(0:1)\", "))), "\"coyoteTrace\" is not a Coyote reproducible trace");
+
+    [Fact]
+    public void Coyote_trace_with_a_malformed_step_is_bad_input() =>
+        AssertBadInput(Replay(Write("cstep.json", EditSteps(s => s[3] = "garbage"))), "\"coyoteTrace\" step 4 is malformed");
+
+    [Fact]
+    public void Script_trace_that_does_not_resolve_is_bad_input() =>
+        AssertBadInput(Replay(Write("script.json", Edit(n =>
+        {
+            n["scenario"] = "script";
+            n["script"] = "%%% this is not a scenario script %%%";
+        }))), "script");
+
+    private static string EditSteps(Action<JsonArray> edit) => Edit(n =>
+    {
+        var ct = JsonNode.Parse(n["coyoteTrace"]!.GetValue<string>())!.AsObject();
+        edit(ct["Steps"]!.AsArray());
+        n["coyoteTrace"] = ct.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    });
+
+    [Fact]
+    public void Hand_edited_schedule_diverges_and_names_the_step()
+    {
+        // point a scheduling decision at an operation that does not exist
+        var text = EditSteps(s =>
+        {
+            int i = Enumerable.Range(0, s.Count).First(k => s[k]!.GetValue<string>() != s[0]!.GetValue<string>());
+            var parts = s[i]!.GetValue<string>().Split(',');
+            s[i] = $"{parts[0]},{parts[1]},next(99:1)";
+        });
+        var r = Replay(Write("diverge.json", text));
+        Assert.True(r.code == 1, $"exit {r.code}: {r.stderr}");
+        Assert.Contains("replay diverged", r.stderr);
+        Assert.Contains("not reproducible at execution step", r.stderr);
+        Assert.DoesNotContain("   at ", r.stderr);
+    }
+
+    [Fact]
+    public void Truncated_schedule_diverges()
+    {
+        var r = Replay(Write("short.json", EditSteps(s => { while (s.Count > 60) s.RemoveAt(s.Count - 1); })));
+        Assert.True(r.code == 1, $"exit {r.code}: {r.stderr}");
+        Assert.Contains("replay diverged", r.stderr);
+        Assert.Contains("60 scheduling steps", r.stderr);
+    }
+
+    [Fact]
+    public void A_different_recorded_bug_is_a_mismatch()
+    {
+        var r = Replay(Write("other.json", Edit(n => n["bug"]!["title"] = "BUG: something else")));
+        Assert.True(r.code == 1, $"exit {r.code}: {r.stderr}");
+        Assert.Contains("different bug", r.stderr);
+        Assert.Contains("title: recorded 'BUG: something else'", r.stderr);
+    }
+
+    [Fact]
+    public void Shrink_keeps_the_bug_and_does_not_grow_the_schedule()
+    {
+        var src = Path.Combine(Approvals.TracesDir, Base + ".json");
+        var dst = Path.Combine(_dir, "shrunk.json");
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = TraceCommands.Shrink(src, dst, o, e, seeds: 1, iterations: 30);
+        Assert.True(code == 0, e.ToString());
+        var before = TraceReplayer.Replay(TraceFile.Load(src));
+        var after = TraceReplayer.Replay(TraceFile.Load(dst));
+        Assert.True(after.Reproduced, after.Message);
+        Assert.Equal(BugKey.Of(before.Result!.Report!), BugKey.Of(after.Result!.Report!));
+        Assert.True(TraceExplanation.CountContextSwitches(after.Log) <= TraceExplanation.CountContextSwitches(before.Log));
+    }
+
+    [Fact]
+    public void Shrink_of_bad_input_exits_2() 
+    {
+        var e = new StringWriter();
+        Assert.Equal(2, TraceCommands.Shrink(Write("bad.json", "{"), Path.Combine(_dir, "o.json"), new StringWriter(), e));
+        Assert.StartsWith("error: ", e.ToString());
+    }
+
+    [Fact]
+    public void Explanation_is_deterministic()
+    {
+        var t = TraceFile.Load(Path.Combine(Approvals.TracesDir, Base + ".json"));
+        var a = TraceReplayer.Replay(t).Explain()!;
+        var b = TraceReplayer.Replay(t).Explain()!;
+        Assert.Equal(a.RenderText(), b.RenderText());
+        Assert.Equal(TraceHtml.Render(a), TraceHtml.Render(b));
+    }
+}
