@@ -30,6 +30,14 @@ public class TraceRegressionTests
         var path = Path.Combine(Approvals.TracesDir, name + ".json");
         var trace = TraceFile.Load(path);
         var r = TraceReplayer.Replay(trace, name + ".json");
+        if (!r.Reproduced && r.Result?.Report != null && Approvals.Accepting)
+        {
+            // the schedule still applies but the model now words the bug differently:
+            // with INOTIFY_SIM_ACCEPT=1 the trace's recorded bug is updated (a reviewed diff)
+            trace.Bug = TraceBug.From(r.Result.Report);
+            trace.Save(path);
+            r = TraceReplayer.Replay(trace, name + ".json");
+        }
         Assert.True(r.Reproduced, r.Message);
         var x = r.Explain();
         Assert.NotNull(x);
