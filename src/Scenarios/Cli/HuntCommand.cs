@@ -222,8 +222,15 @@ public static class HuntCommand
         var sw = Stopwatch.StartNew();
         for (uint chunk = 0; u.Done < u.Budget; chunk++)
         {
-            if (seconds is double s && sw.Elapsed.TotalSeconds >= s) break;
             int n = (int)Math.Min(ChunkIterations, u.Budget - u.Done);
+            if (seconds is double s)
+            {
+                // under a time budget, size the chunk to end by the deadline (at most ~1 s a chunk)
+                double left = s - sw.Elapsed.TotalSeconds;
+                if (left <= 0) break;
+                double perIteration = u.Done > 0 ? sw.Elapsed.TotalSeconds / u.Done : 0;
+                n = perIteration > 0 ? (int)Math.Clamp(Math.Min(left, 1.0) / perIteration, 1, n) : Math.Min(n, 10);
+            }
             int reported = 0;
             var o = new HuntOptions
             {

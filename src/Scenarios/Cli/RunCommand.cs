@@ -29,7 +29,7 @@ public static class RunCommand
         var m = new Machine(o);
         sc.Log = r =>
         {
-            stdout.WriteLine(J(new()
+            var call = new Dictionary<string, object?>
             {
                 ["type"] = "call",
                 ["line"] = r.Step.Line,
@@ -37,8 +37,9 @@ public static class RunCommand
                 ["op"] = r.Step.Op,
                 ["args"] = r.Args,
                 ["ret"] = r.Ret < 0 ? Errno.Ret(r.Ret) : r.Ret,
-                ["var"] = r.Step.Assign,
-            }));
+            };
+            if (r.Step.Assign != null) call["var"] = r.Step.Assign;
+            stdout.WriteLine(J(call));
             foreach (var e in r.Events)
             {
                 stdout.WriteLine(J(new()

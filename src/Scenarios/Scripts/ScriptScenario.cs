@@ -39,7 +39,7 @@ public sealed class ScriptScenario : Scenario
         string text;
         try { text = File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ScriptException($"{path}: cannot read: {e.Message}"); }
-        return new ScriptScenario(Script.Parse(text, Path.GetFileName(path)), text);
+        return new ScriptScenario(Script.Parse(text, path), text);
     }
 
     /// <summary>The script's name without its extension ("rm-race" for rm-race.isim).</summary>
