@@ -143,7 +143,6 @@ public sealed class HuntSummary
             m.Elapsed = Math.Max(m.Elapsed, s.Elapsed);
             m.Bugs.AddRange(s.Bugs);
             m.Units.AddRange(s.Units);
-            if (!s.Complete) m.Complete = false;
         }
         var missing = Enumerable.Range(1, n).Where(i => !seen.Contains(i)).ToList();
         if (missing.Count > 0)
