@@ -222,8 +222,9 @@ public static class HuntCommand
         var sw = Stopwatch.StartNew();
         for (uint chunk = 0; u.Done < u.Budget; chunk++)
         {
-            int n = (int)Math.Min(ChunkIterations, u.Budget - u.Done);
-            if (seconds is double s)
+            // dfs ignores the seed: a new chunk would walk the same tree again, so one chunk
+            int n = (int)Math.Min(strategy == "dfs" ? int.MaxValue : ChunkIterations, u.Budget - u.Done);
+            if (seconds is double s && strategy != "dfs")
             {
                 // under a time budget, size the chunk to end by the deadline (at most ~1 s a chunk)
                 double left = s - sw.Elapsed.TotalSeconds;
