@@ -56,7 +56,9 @@ public sealed class Machine : IInotifyObserver
     public Machine(MachineOptions options)
     {
         Options = options;
-        K = new Kernel.Kernel(options.Mode, options.Seed) { Tracing = options.Tracing };
+        // a controlled machine starts quiet: its boot and the scenario's setup make no scheduling
+        // decisions; the explorer turns interleaving on when the threads start
+        K = new Kernel.Kernel(options.Mode, options.Seed) { Tracing = options.Tracing, Quiet = options.Mode == SchedMode.Controlled };
         Vfs = new Vfs.Vfs(K);
         Core = new Inotify.Inotify(K, Vfs, options.Fixes);
         Sysctl = new InotifySysctl

@@ -182,6 +182,18 @@ public static class Variants
         return null;
     }
 
+    /// <summary>
+    /// The fix set that isolates one defect: every fix but it (and its dependents). The 6ee5a399
+    /// window (oneshot-unmount) is also closed by the project's oneshot-unmount-put, so that one
+    /// is left out too.
+    /// </summary>
+    public static Fix ForDefect(Fix f)
+    {
+        var set = AllBut(f);
+        if (f == Fix.OneshotUnmount) set &= ~Fix.OneshotUnmountPut;
+        return set;
+    }
+
     /// <summary>All fixes except <paramref name="f"/> and those that require it.</summary>
     public static Fix AllBut(Fix f)
     {

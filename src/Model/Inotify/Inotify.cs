@@ -241,6 +241,7 @@ public sealed class Inotify
     private void remove_watch_no_event(InotifyWatch watch, InotifyHandle ih)
     {
         using var _ = K.Fn("remove_watch_no_event");
+        K.Point(); // inode->inotify_watches is read locklessly (inotify_inode_watched): a race window
         watch.i_list.list_del();
         watch.h_list.list_del();
 
@@ -713,7 +714,8 @@ public sealed class Inotify
             bool newly_watched = !inotify_inode_watched(inode);
             /* Add the watch to the handle's and the inode's list */
             ih.watches.list_add(watch.h_list);
-            inode.inotify_watches.list_add(watch.i_list);
+            K.Point(); // inode->inotify_watches is read locklessly (inotify_inode_watched): a race window
+        inode.inotify_watches.list_add(watch.i_list);
             /*
              * Set child flags _after_ adding the watch, so there is no race
              * windows where newly instantiated children could miss their parent's
@@ -730,6 +732,7 @@ public sealed class Inotify
 
         /* Add the watch to the handle's and the inode's list */
         ih.watches.list_add(watch.h_list);
+        K.Point(); // inode->inotify_watches is read locklessly (inotify_inode_watched): a race window
         inode.inotify_watches.list_add(watch.i_list);
         ret = watch.wd;
     @out:

@@ -43,7 +43,7 @@ public sealed class Idr
     public int idr_get_new_above(object ptr, int starting_id, out int id)
     {
         var k = _container.K;
-        k.Point();
+        k.FinePoint();
         _container.Chk(_field);
         id = -1;
         if (_prealloc == 0) return -Errno.EAGAIN;
@@ -64,7 +64,7 @@ public sealed class Idr
     public object? idr_find(int id)
     {
         var k = _container.K;
-        k.Point();
+        k.FinePoint();
         _container.Chk(_field);
         return _ids.TryGetValue(id, out var p) ? p : null;
     }
@@ -72,7 +72,7 @@ public sealed class Idr
     public void idr_remove(int id)
     {
         var k = _container.K;
-        k.Point();
+        k.FinePoint();
         _container.Chk(_field);
         if (!_ids.Remove(id))
         {

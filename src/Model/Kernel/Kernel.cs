@@ -100,12 +100,33 @@ public sealed class Kernel
 
     // ---------------------------------------------------------------- scheduling
 
+    /// <summary>
+    /// While set, scheduling points do not interleave: the scenario's setup and the teardown run
+    /// on the main operation with no other operation alive, so a Coyote decision there only
+    /// lengthens every schedule (55-70% of the steps, docs/bench/results.md).
+    /// </summary>
+    public bool Quiet { get; set; }
+
+    /// <summary>
+    /// Debug switch: also interleave inside list_head, idr and slab operations, whose callers all
+    /// hold the lock that protects the structure (off by default: it only multiplies schedules).
+    /// </summary>
+    public bool FineGrainedPoints { get; set; }
+
     /// <summary>A scheduling point: where the kernel could be preempted or block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Point()
     {
         _step++;
-        if (Mode == SchedMode.Controlled) SchedulingPoint.Interleave();
+        if (Mode == SchedMode.Controlled && !Quiet) SchedulingPoint.Interleave();
+    }
+
+    /// <summary>A scheduling point inside a lock-protected data-structure operation (see <see cref="FineGrainedPoints"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void FinePoint()
+    {
+        _step++;
+        if (FineGrainedPoints && Mode == SchedMode.Controlled && !Quiet) SchedulingPoint.Interleave();
     }
 
     /// <summary>

@@ -67,7 +67,7 @@ public sealed class ListHead
 
     private void __list_add(ListHead entry, ListHead p, ListHead n)
     {
-        K.Point();
+        K.FinePoint();
         if (n.prev != p) Corruption("list_add", entry, $"next->prev should be prev ({p.Name}), but was {n.prev.Name}. (next={n.Name})");
         if (p.next != n) Corruption("list_add", entry, $"prev->next should be next ({n.Name}), but was {p.next.Name}. (prev={p.Name})");
         n.prev = entry;
@@ -79,7 +79,7 @@ public sealed class ListHead
     /// <summary>list_del(entry): unlink and poison.</summary>
     public void list_del()
     {
-        K.Point();
+        K.FinePoint();
         var n = next;
         var p = prev;
         if (n == LIST_POISON1) Corruption("list_del", this, $"{Name}->next is LIST_POISON1 (00100100)");

@@ -68,7 +68,7 @@ public sealed class Mutex : ILockInstance
         k.Lockdep.Release(t, this);
         _owner = null;
         if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
-        k.Point();
+        // no scheduling point here: the next lock or atomic operation of any task offers the same preemption
     }
 
     /// <summary>Follows task -> wanted lock -> owner ... and reports a cycle back to <paramref name="t"/>.</summary>

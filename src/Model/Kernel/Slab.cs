@@ -57,7 +57,7 @@ public sealed class Slab
     {
         if (gfp != Gfp.GFP_ATOMIC) _k.might_sleep($"kmem_cache_alloc({gfp})");
         if (gfp == Gfp.GFP_KERNEL) _k.Lockdep.fs_reclaim_might_enter();
-        _k.Point();
+        _k.FinePoint();
         if (_k.FaultInjection && _k.ChooseFault("kmem_cache_alloc:" + cache)) return null;
         var obj = ctor();
         var a = new Allocation(_next++, cache, obj.TypeName, _k.SiteHere());
@@ -88,7 +88,7 @@ public sealed class Slab
     {
         if (obj is null) return; // kfree(NULL) is a no-op
         var a = obj.Alloc ?? throw new InvalidOperationException($"kfree of static object {obj.TypeName}");
-        _k.Point();
+        _k.FinePoint();
         if (a.Freed) DoubleFree(obj);
         a.Freed = true;
         a.FreedAt = _k.SiteHere();

@@ -34,7 +34,8 @@ public sealed class TaskStruct
         Uid = uid;
     }
 
-    public string Name => $"{Comm}/{Pid}";
+    private string? _name;
+    public string Name => _name ??= $"{Comm}/{Pid}";
     public string Describe => $"task {Comm}/{Pid} (uid {Uid})";
 
     internal void Push(string fn)

@@ -132,8 +132,19 @@ public static class CliMain
                 var output = a.Get("out") ?? throw new UsageException("shrink: --out FILE is required");
                 return TraceCommands.Shrink(a.Positionals[0], output, stdout, stderr);
             }
+            case "record-traces":
+            {
+                // maintainers: find and shrink one minimal trace per defect into DIR (default traces/)
+                var a = ParsedArgs.Parse("record-traces", rest, new[] { "dir", "only" }, Array.Empty<string>());
+                a.ExpectPositionals(0, 0, "inotify-sim record-traces [--dir DIR] [--only FIX,...]");
+                var only = a.GetList("only");
+                foreach (var n in only)
+                    if (Variants.ByName(n) is null) throw new UsageException($"record-traces: unknown fix '{n}'");
+                DefectTraces.Generate(a.Get("dir") ?? "traces", stdout, only.ToList());
+                return ExitClean;
+            }
             default:
-                throw new UsageException($"unknown command '{cmd}' (commands: list, hunt, merge, run, replay, shrink, help)");
+                throw new UsageException($"unknown command '{cmd}' (commands: list, hunt, merge, run, replay, shrink, record-traces, help)");
         }
     }
 

@@ -29,8 +29,8 @@ public static class DefectTraces
         ("child-flags-race", new[] { "child-flags" }),
         ("umount-pin", new[] { "close-vs-umount", "rm-vs-umount" }),
         ("child-flags-warn", new[] { "child-flags", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
-        ("oneshot-unmount", new[] { "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
-        ("oneshot-unmount-put", new[] { "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
+        ("oneshot-unmount", new[] { "oneshot-vs-umount", "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
+        ("oneshot-unmount-put", new[] { "oneshot-vs-umount", "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
         ("gfp-nofs", new[] { "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
     };
 
@@ -41,7 +41,7 @@ public static class DefectTraces
         {
             if (only.Count > 0 && !only.Contains(fixName)) continue;
             var sw = Stopwatch.StartNew();
-            var fixes = Variants.AllBut(Variants.ByName(fixName)!.Value);
+            var fixes = Variants.ForDefect(Variants.ByName(fixName)!.Value);
             log.WriteLine($"{fixName}: fixed without it = {Variants.Describe(fixes)}");
             (TraceFile trace, ScheduleSize size)? best = null;
             foreach (var name in scenarios)

@@ -16,35 +16,28 @@ public class FindsDefectTests(ITestOutputHelper output)
     /// <summary>(defect, scenario, strategy, budget, expected class, functions the report must name)</summary>
     public static TheoryData<string, string, string, int, string, string[]> Cases => new()
     {
-        { "ev-mutex-unlock", "read-vs-queue-limit", "random", 200, "lock-held-at-return", new[] { "inotify_dev_queue_event" } },
-        { "destroy-recheck", "close-vs-death", "random", 2000, "list-corruption", new[] { "remove_watch_no_event", "inotify_destroy" } },
-        { "rm-wd-recheck", "rm-vs-death", "random", 2000, "null-dereference", new[] { "inotify_rm_wd" } },
-        { "rm-wd-recheck", "rm-vs-rm", "random", 2000, "null-dereference", new[] { "inotify_rm_wd" } },
-        { "watch-destroy-op", "rm-vs-death", "random", 50, "use-after-free", new[] { "remove_watch_no_event", "free_inotify_user_watch" } },
-        { "destroy-leak", "close-vs-death", "random", 50, "accounting", new[] { "inotify_destroy", "free_inotify_user_watch" } },
-        { "oneshot-leak", "oneshot-vs-rm", "random", 200, "accounting", new[] { "inotify_inode_queue_event", "remove_watch_no_event" } },
-        { "coalesce-empty", "event-vs-rm", "random", 50, "type-confusion", new[] { "inotify_dev_queue_event" } },
-        { "instance-limit-race", "limit-race", "random", 2000, "limit-exceeded", new[] { "sys_inotify_init" } },
-        { "watch-limit-race", "limit-race", "random", 2000, "limit-exceeded", new[] { "create_watch" } },
-        { "find-watch-ref", "audit-vs-user", "random", 3000, "use-after-free", new[] { "inotify_rm_watch", "audit_destroy_watch" } },
-        { "child-flags-race", "child-flags", "random", 3000, "spec-violation", new[] { "inotify_add_watch", "set_dentry_child_flags" } },
-        { "umount-pin", "close-vs-umount", "random", 3000, "busy-inodes", new[] { "generic_shutdown_super", "inotify_destroy" } },
-        { "umount-pin", "rm-vs-umount", "pct", 500, "busy-inodes", new[] { "generic_shutdown_super", "inotify_rm_wd" } },
-        { "child-flags-warn", "workload", "random", 3000, "kernel-warning", new[] { "set_dentry_child_flags" } },
-        { "oneshot-unmount", "workload", "random", 5000, "use-after-free", new[] { "remove_watch", "inotify_unmount_inodes" } },
-        { "oneshot-unmount-put", "workload", "random", 5000, "use-after-free", new[] { "put_inotify_watch", "inotify_unmount_inodes" } },
-        { "gfp-nofs", "workload", "random", 3000, "lock-order-inversion", new[] { "inotify_unmount_inodes", "shrink_icache_memory" } },
+        { "ev-mutex-unlock", "read-vs-queue-limit", "pct", 1000, "lock-held-at-return", new[] { "inotify_dev_queue_event" } },
+        { "destroy-recheck", "close-vs-death", "pct", 1000, "list-corruption", new[] { "remove_watch_no_event", "inotify_destroy" } },
+        { "rm-wd-recheck", "rm-vs-death", "pct", 1000, "null-dereference", new[] { "inotify_rm_wd" } },
+        { "rm-wd-recheck", "rm-vs-rm", "pct", 1000, "null-dereference", new[] { "inotify_rm_wd" } },
+        { "watch-destroy-op", "rm-vs-death", "pct", 1000, "use-after-free", new[] { "remove_watch_no_event", "free_inotify_user_watch" } },
+        { "destroy-leak", "close-vs-death", "pct", 1000, "accounting", new[] { "inotify_destroy", "free_inotify_user_watch" } },
+        { "oneshot-leak", "oneshot-vs-rm", "pct", 1000, "accounting", new[] { "inotify_inode_queue_event", "remove_watch_no_event" } },
+        { "coalesce-empty", "event-vs-rm", "pct", 1000, "type-confusion", new[] { "inotify_dev_queue_event" } },
+        { "instance-limit-race", "limit-race", "pct", 1000, "limit-exceeded", new[] { "sys_inotify_init" } },
+        { "watch-limit-race", "limit-race", "pct", 1000, "limit-exceeded", new[] { "create_watch" } },
+        { "find-watch-ref", "audit-vs-user", "pct", 1000, "use-after-free", new[] { "inotify_rm_watch", "audit_destroy_watch" } },
+        { "child-flags-race", "child-flags", "pct", 1000, "spec-violation", new[] { "inotify_add_watch", "set_dentry_child_flags" } },
+        { "umount-pin", "close-vs-umount", "pct", 1000, "busy-inodes", new[] { "generic_shutdown_super", "inotify_destroy" } },
+        { "umount-pin", "rm-vs-umount", "pct", 1000, "busy-inodes", new[] { "generic_shutdown_super", "inotify_rm_wd" } },
+        { "child-flags-warn", "workload", "pct", 1000, "kernel-warning", new[] { "set_dentry_child_flags" } },
+        { "oneshot-unmount", "oneshot-vs-umount", "pct", 1000, "use-after-free", new[] { "remove_watch", "inotify_unmount_inodes" } },
+        { "oneshot-unmount-put", "oneshot-vs-umount", "pct", 1000, "use-after-free", new[] { "put_inotify_watch", "inotify_unmount_inodes" } },
+        { "gfp-nofs", "workload", "pct", 1000, "lock-order-inversion", new[] { "inotify_unmount_inodes", "shrink_icache_memory" } },
     };
 
-    /// <summary>The fix set for a defect: every fix but it (and its dependents); oneshot-unmount also needs
-    /// oneshot-unmount-put off, since that project fix closes the 6ee5a399 window too.</summary>
-    public static Fix FixesFor(string defect)
-    {
-        var f = Variants.ByName(defect) ?? throw new ArgumentException(defect);
-        var set = Variants.AllBut(f);
-        if (f == Fix.OneshotUnmount) set &= ~Fix.OneshotUnmountPut;
-        return set;
-    }
+    /// <summary>The fix set isolating a defect (Variants.ForDefect).</summary>
+    public static Fix FixesFor(string defect) => Variants.ForDefect(Variants.ByName(defect) ?? throw new ArgumentException(defect));
 
     [Theory]
     [MemberData(nameof(Cases))]
