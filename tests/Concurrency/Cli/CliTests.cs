@@ -156,7 +156,7 @@ public sealed class CliTests : IDisposable
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var root = doc.RootElement;
         Assert.Equal("rfc", root.GetProperty("variant").GetString());
-        Assert.Equal("random", root.GetProperty("strategy").GetString());
+        Assert.Equal("pct", root.GetProperty("strategy").GetString()); // the default strategy
         Assert.Equal(3u, root.GetProperty("seed").GetUInt32());
         Assert.Equal(2, root.GetProperty("jobs").GetInt32());
         Assert.True(root.GetProperty("iterations").GetInt64() >= 1);
