@@ -255,6 +255,15 @@ public sealed partial class Vfs
     public long sys_mkdir(string path, int mode = 0x1ed)
     {
         using var _ = K.Entry("sys_mkdir");
+        return create_at(path, (dir, dentry) => vfs_mkdir(dir, dentry, mode));
+    }
+
+    /// <summary>
+    /// lookup_create() and the common tail of mkdir/symlink: walk to the parent, take its i_mutex,
+    /// find or allocate the dentry, -EEXIST if it is positive, else run <paramref name="vfs_op"/>.
+    /// </summary>
+    private int create_at(string path, Func<Inode, Dentry, int> vfs_op)
+    {
         int err = lookup_parent(path, out var parent, out var last);
         if (err != 0) return err;
         var dir = parent.dentry.d_inode!;
@@ -265,7 +274,7 @@ public sealed partial class Vfs
         {
             dentry ??= d_alloc(parent.dentry, last);
             if (dentry is null) err = -Errno.ENOMEM;
-            else err = vfs_mkdir(dir, dentry, mode);
+            else err = vfs_op(dir, dentry);
         }
         dir.i_mutex.mutex_unlock();
         if (dentry != null) dput(dentry);
@@ -290,37 +299,20 @@ public sealed partial class Vfs
     public long sys_symlink(string target, string path)
     {
         using var _ = K.Entry("sys_symlink");
-        int err = lookup_parent(path, out var parent, out var last);
+        return create_at(path, (dir, dentry) => vfs_symlink(dir, dentry, target));
+    }
+
+    public int vfs_symlink(Inode dir, Dentry dentry, string target)
+    {
+        using var _ = K.Fn("vfs_symlink");
+        int err = permission(dir, MAY_WRITE | MAY_EXEC);
         if (err != 0) return err;
-        var dir = parent.dentry.d_inode!;
-        dir.i_mutex.mutex_lock_nested(1);
-        var dentry = d_lookup(parent.dentry, last);
-        if (dentry != null && dentry.d_inode != null) err = -Errno.EEXIST;
-        else
-        {
-            dentry ??= d_alloc(parent.dentry, last);
-            if (dentry is null) err = -Errno.ENOMEM;
-            else
-            {
-                using var __ = K.Fn("vfs_symlink");
-                err = permission(dir, MAY_WRITE | MAY_EXEC);
-                if (err == 0)
-                {
-                    var inode = new_inode(dir.i_sb, Mode.S_IFLNK | 0x1ff, K.current.Uid);
-                    if (inode is null) err = -Errno.ENOMEM;
-                    else
-                    {
-                        inode.i_link = target;
-                        d_instantiate(dentry, inode);
-                        Fsnotify.fsnotify_create(this, dir, dentry);
-                    }
-                }
-            }
-        }
-        dir.i_mutex.mutex_unlock();
-        if (dentry != null) dput(dentry);
-        path_release(ref parent);
-        return err;
+        var inode = new_inode(dir.i_sb, Mode.S_IFLNK | 0x1ff, K.current.Uid);
+        if (inode is null) return -Errno.ENOMEM;
+        inode.i_link = target;
+        d_instantiate(dentry, inode);
+        Fsnotify.fsnotify_create(this, dir, dentry);
+        return 0;
     }
 
     public long sys_unlink(string path) => do_unlink(path, rmdir: false);
