@@ -17,7 +17,7 @@ public sealed record Defect(string Fix, string Scenario, BugClass[] Classes, str
     public bool Matches(Report r) =>
         Classes.Contains(r.Class) && (Hints.Length == 0 || Hints.Any(h => r.Functions.Contains(h) || r.Title.Contains(h, StringComparison.Ordinal)));
 
-    public string Expected => $"{string.Join("/", Classes.Select(c => c.Name()))} in {string.Join("|", Hints)}";
+    public string Expected => $"{string.Join("/", Classes.Select(c => c.Name()))}" + (Hints.Length == 0 ? " (any function)" : $" in {string.Join(" \\| ", Hints)}");
 }
 
 public static class Defects

@@ -132,8 +132,8 @@ public sealed class ResultsWriter
         string med = Hunter.Fmt(c.Median);
         if (c.Strategy.Seeded == false) return $"{med}";
         string spread = $"{Hunter.Fmt(c.Q1)}–{Hunter.Fmt(c.Q3)}";
-        string t = double.IsPositiveInfinity(c.Median) ? $"not found ({found})" : $"**{med}** ({spread})";
-        if (c.FoundCount < c.RunCount) t += $" {found}";
+        string t = double.IsPositiveInfinity(c.Median) ? $"median ∞ (found {found})" : $"**{med}** ({spread})";
+        if (c.FoundCount < c.RunCount && !double.IsPositiveInfinity(c.Median)) t += $" {found}";
         if (c.Runs.Any(r => r.Outcome is Outcome.Wrong or Outcome.Harness)) t += " ⚠";
         return t;
     }
