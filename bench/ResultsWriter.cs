@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using InotifySim.Model.Kernel;
+
+namespace InotifySim.Bench;
+
+public sealed class ResultsWriter
+{
+    private readonly Options _o;
+    private readonly CostResults? _c;
+    private readonly List<Cell>? _cells;
+    private readonly DateTime _started;
+    private readonly TimeSpan _elapsed;
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public ResultsWriter(Options o, CostResults? c, List<Cell>? cells, DateTime started, TimeSpan elapsed)
+    {
+        _o = o; _c = c; _cells = cells; _started = started; _elapsed = elapsed;
+    }
+
+    public static string Build =>
+#if DEBUG
+        "Debug";
+#else
+        "Release";
+#endif
+
+    private static string Sh(string cmd, string args)
+    {
+        try
+        {
+            var p = Process.Start(new ProcessStartInfo(cmd, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Options.RepoRoot() })!;
+            string s = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            return s;
+        }
+        catch (Exception) { return "?"; }
+    }
+
+    public static string Cpu()
+    {
+        try
+        {
+            foreach (var l in File.ReadLines("/proc/cpuinfo"))
+                if (l.StartsWith("model name", StringComparison.Ordinal)) return l.Split(':', 2)[1].Trim();
+        }
+        catch (Exception) { }
+        return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    public void Write()
+    {
+        Directory.CreateDirectory(_o.OutDir);
+        string commit = Sh("git", "rev-parse --short HEAD");
+        string dirty = Sh("git", "status --porcelain --untracked-files=no") is "" or "?" ? "" : " (with uncommitted changes)";
+        var sb = new StringBuilder();
+        sb.AppendLine("# Benchmark: iteration cost and iterations to the first bug");
+        sb.AppendLine();
+        sb.AppendLine($"Written by `bench/` (`dotnet run -c Release --project bench{(_o.Quick ? " -- --quick" : "")}`); a measurement, not a test.");
+        sb.AppendLine();
+        sb.AppendLine($"- date: {_started:yyyy-MM-dd HH:mm} (local), run time {_elapsed.TotalMinutes:F1} min, mode **{(_o.Quick ? "quick" : "full")}**");
+        sb.AppendLine($"- machine: {Cpu()}, {Environment.ProcessorCount} CPUs, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, {Build} build, Coyote 1.7.11");
+        sb.AppendLine($"- commit: `{commit}`{dirty}");
+        sb.AppendLine();
+        if (_c != null) WriteCosts(sb, _c);
+        if (_cells != null) WriteHunts(sb, _cells);
+        string rec = Path.Combine(_o.OutDir, "recommendations.md");
+        if (File.Exists(rec) && !_o.Quick)
+        {
+            sb.AppendLine();
+            sb.Append(File.ReadAllText(rec));
+        }
+        File.WriteAllText(Path.Combine(_o.OutDir, _o.Quick ? "results-quick.md" : "results.md"), sb.ToString());
+        if (_cells != null) File.WriteAllText(Path.Combine(_o.OutDir, _o.Quick ? "iterations-to-bug-quick.svg" : "iterations-to-bug.svg"), Svg.Chart(_cells, _o));
+    }
+
+    private void WriteCosts(StringBuilder sb, CostResults c)
+    {
+        sb.AppendLine("## 1. Iteration cost (`fixed` variant, random strategy)");
+        sb.AppendLine();
+        sb.AppendLine($"{_o.CostIterations} iterations per test and round, {_o.CostRounds} round(s), median over rounds; the empty test is re-measured between scenarios, ratio = time per iteration / empty test's. " +
+                      "Coyote steps = TestReport's explored steps per iteration (scheduling decisions and controlled choices); model points = `Kernel.Point()` calls per iteration.");
+        sb.AppendLine();
+        sb.AppendLine("| test | µs/iteration | iterations/s | ratio to empty | Coyote steps/it | model points/it |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var r in new[] { c.Empty, c.KernelOnly, c.Mutex }.Concat(c.Scenarios))
+            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null ? " **(bug!)**" : "")} | {r.MicrosPerIter:F0} | {1e6 / r.MicrosPerIter:F0} | {r.Ratio:F1}x | {r.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+        sb.AppendLine();
+        sb.AppendLine(string.Create(Inv, $"Scenario mean ratio **{c.MeanScenarioRatio:F1}x** (geometric mean {c.GeoMeanScenarioRatio:F1}x); the 3x30 mutex micro-test is {c.Mutex.Ratio:F1}x."));
+        sb.AppendLine();
+        var worst = c.Scenarios.OrderByDescending(s => s.Ratio).First();
+        double perStep = Slope(c);
+        sb.AppendLine("### Where the time goes");
+        sb.AppendLine();
+        sb.AppendLine("Model-only cost: the same scenario run outside Coyote (`SchedMode.Sequential`, its threads one after the other, no scheduling), " +
+                      "setup = machine + scenario setup + teardown without the threads. Allocated bytes per iteration from `GC.GetAllocatedBytesForCurrentThread`.");
+        sb.AppendLine();
+        sb.AppendLine("| scenario | Coyote µs/it | model-only µs/it | of which setup+teardown µs | model share | KB allocated/it (setup) | slab allocs/it | points/it (sequential) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (row, m) in c.Scenarios.Zip(c.Model))
+            sb.AppendLine(string.Create(Inv, $"| {row.Name} | {row.MicrosPerIter:F0} | {m.FullMicros:F0} | {m.SetupMicros:F0} | {100 * m.FullMicros / row.MicrosPerIter:F0}% | {m.BytesPerIter / 1024:F0} ({m.SetupBytes / 1024:F0}) | {m.SlabAllocsPerIter:F0} | {m.PointsPerIter:F0} |"));
+        sb.AppendLine();
+        sb.AppendLine(string.Create(Inv, $"Least-squares fit over the scenarios: Coyote time per iteration ≈ empty + model-only + **{perStep:F1} µs per Coyote step** (the cost of one controlled scheduling point/choice)."));
+        sb.AppendLine();
+        sb.AppendLine("`Kernel.SiteHere()` (one per slab allocation, kept in `Allocation.Allocated`): " +
+                      string.Join(", ", c.Site.Select(s => string.Create(Inv, $"{s.nanos:F0} ns / {s.bytes:F0} B at stack depth {s.depth}"))) + ".");
+        sb.AppendLine();
+    }
+
+    /// <summary>Fit (coyote - empty - model) = a * steps through the origin.</summary>
+    public static double Slope(CostResults c)
+    {
+        double sxy = 0, sxx = 0;
+        foreach (var (row, m) in c.Scenarios.Zip(c.Model))
+        {
+            double y = row.MicrosPerIter - c.Empty.MicrosPerIter - m.FullMicros;
+            sxy += y * row.CoyoteSteps;
+            sxx += row.CoyoteSteps * row.CoyoteSteps;
+        }
+        return sxx == 0 ? 0 : sxy / sxx;
+    }
+
+    private static string CellText(Cell c)
+    {
+        if (c.RunCount == 0) return "skipped";
+        var s = c.Sorted;
+        string found = $"{c.FoundCount}/{c.RunCount}";
+        if (c.FoundCount == 0)
+            return c.Runs.Any(r => r.Outcome is Outcome.Wrong or Outcome.Harness) ? $"wrong bug ({found})" : $"not found ({found})";
+        string med = Hunter.Fmt(c.Median);
+        if (c.Strategy.Seeded == false) return $"{med}";
+        string spread = $"{Hunter.Fmt(c.Q1)}–{Hunter.Fmt(c.Q3)}";
+        string t = double.IsPositiveInfinity(c.Median) ? $"median ∞ (found {found})" : $"**{med}** ({spread})";
+        if (c.FoundCount < c.RunCount && !double.IsPositiveInfinity(c.Median)) t += $" {found}";
+        if (c.Runs.Any(r => r.Outcome is Outcome.Wrong or Outcome.Harness)) t += " ⚠";
+        return t;
+    }
+
+    private void WriteHunts(StringBuilder sb, List<Cell> cells)
+    {
+        var strategies = cells.Select(c => c.Strategy).Distinct().ToList();
+        var defects = cells.Select(c => c.Defect).Distinct().ToList();
+        sb.AppendLine("## 2. Iterations to the first bug (rfc defects, `Variants.AllBut(fix)`)");
+        sb.AppendLine();
+        sb.AppendLine($"Each cell: **median** iterations to the first report of the *right* bug (IQR) over {_o.Seeds} seeds, cap {_o.Cap} iterations per run " +
+                      $"(dfs: one deterministic run, cap {_o.DfsCap}). `k/n` = runs that found it when not all did; a run that hit the cap counts as ∞. " +
+                      $"A cell gives up after {_o.GiveUpAfter} clean runs in a row from the start (\"not found (0/{_o.GiveUpAfter})\"); the two *probe* pairings (the scenarios the issue names for ev-mutex-unlock) run one seed per strategy. ⚠ = some run found a different bug first (listed below). " +
+                      "Seeds are 7 + j·1000003: Coyote 1.7.11 seeds iteration i with seed + i, so seeds 1, 2, 3 are the same exploration shifted by one iteration.");
+        sb.AppendLine();
+        sb.Append("| defect @ scenario | expected |");
+        foreach (var s in strategies) sb.Append($" {s.Label} |");
+        sb.AppendLine();
+        sb.Append("|---|---|");
+        foreach (var _ in strategies) sb.Append("---:|");
+        sb.AppendLine();
+        foreach (var d in defects)
+        {
+            sb.Append($"| {d.Key} | {d.Expected} |");
+            foreach (var s in strategies) sb.Append($" {CellText(cells.First(c => c.Defect == d && c.Strategy == s))} |");
+            sb.AppendLine();
+        }
+        sb.AppendLine();
+        var wrong = cells.SelectMany(c => c.Runs.Where(r => r.Outcome is Outcome.Wrong or Outcome.Harness).Select(r => (c, r))).ToList();
+        if (wrong.Count > 0)
+        {
+            sb.AppendLine("Runs that reported another bug first:");
+            sb.AppendLine();
+            foreach (var g in wrong.GroupBy(x => (x.c.Defect.Key, x.c.Strategy.Label, x.r.Found)))
+                sb.AppendLine($"- {g.Key.Key}, {g.Key.Label}: {g.Count()} run(s): {g.Key.Found}");
+            sb.AppendLine();
+        }
+        sb.AppendLine("What the right bug looked like (first matching report per defect):");
+        sb.AppendLine();
+        foreach (var d in defects)
+        {
+            var r = cells.Where(c => c.Defect == d).SelectMany(c => c.Runs).FirstOrDefault(x => x.Outcome == Outcome.Found);
+            sb.AppendLine($"- {d.Key}: {(r is null ? "never found" : r.Found)} — {d.Why}");
+        }
+        sb.AppendLine();
+
+        // strategy ranking
+        sb.AppendLine("### Strategies compared");
+        sb.AppendLine();
+        sb.AppendLine($"Per strategy, over the {defects.Select(d => d.Fix).Distinct().Count()} defects (a defect counts once, by its best pairing): defects whose median ≤ 1000 iterations, defects found in at least one run, " +
+                      $"geometric mean of the medians (∞ counted as 2×cap), and the wall time of all its runs.");
+        sb.AppendLine();
+        sb.AppendLine("| strategy | median ≤ 1000 | found at all | geo-mean median | runs' time (s) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var st in Rank(cells, _o.Cap))
+            sb.AppendLine(string.Create(Inv, $"| {st.label} | {st.within}/{st.n} | {st.any}/{st.n} | {st.geo:F0} | {st.secs:F0} |"));
+        sb.AppendLine();
+        var def = Rank(cells, _o.Cap).FirstOrDefault(x => x.label == "random");
+        if (def.label != null)
+        {
+            var missing = BestPerFix(cells, "random", _o.Cap).Where(x => x.median > 1000).Select(x => $"{x.fix} ({Hunter.Fmt(x.median)})");
+            sb.AppendLine($"Target (b), default strategy `random` (HuntOptions' default): {def.within}/{def.n} defects within a median of 1000 iterations" +
+                          (missing.Any() ? "; missing: " + string.Join(", ", missing) + "." : "."));
+            sb.AppendLine();
+        }
+    }
+
+    public static IEnumerable<(string fix, double median)> BestPerFix(List<Cell> cells, string label, int cap) =>
+        cells.Where(c => c.Strategy.Label == label && c.RunCount > 0).GroupBy(c => c.Defect.Fix)
+            .Select(g => (g.Key, g.Min(c => c.Median)));
+
+    public static List<(string label, int within, int any, int n, double geo, double secs)> Rank(List<Cell> cells, int cap)
+    {
+        var res = new List<(string, int, int, int, double, double)>();
+        foreach (var g in cells.GroupBy(c => c.Strategy.Label))
+        {
+            var per = g.Where(c => c.RunCount > 0).GroupBy(c => c.Defect.Fix).Select(f => (med: f.Min(c => c.Median), any: f.Any(c => c.FoundCount > 0))).ToList();
+            if (per.Count == 0) continue;
+            int within = per.Count(p => p.med <= 1000);
+            int any = per.Count(p => p.any);
+            double geo = Math.Exp(per.Average(p => Math.Log(Math.Max(1, double.IsPositiveInfinity(p.med) ? 2.0 * cap : p.med))));
+            res.Add((g.Key, within, any, per.Count, geo, g.Sum(c => c.Seconds)));
+        }
+        return res.OrderByDescending(r => r.Item2).ThenByDescending(r => r.Item3).ThenBy(r => r.Item5).ToList();
+    }
+}

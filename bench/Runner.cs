@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Linq.Expressions;
+using System.Reflection;
+using InotifySim.Model;
+using InotifySim.Model.Kernel;
+using InotifySim.Scenarios.Exploration;
+using Microsoft.Coyote;
+using Microsoft.Coyote.Logging;
+using Microsoft.Coyote.SystematicTesting;
+using KMutex = InotifySim.Model.Kernel.Mutex;
+
+namespace InotifySim.Bench;
+
+/// <summary>One cost measurement: iterations, wall time, Coyote's and the model's step counts.</summary>
+public sealed record CostSample(string Name, int Iterations, double Seconds, double CoyoteStepsPerIter, double ModelPointsPerIter, bool Bug, string? BugText, double CpuSeconds = 0)
+{
+    public double PerIterMicros => Seconds * 1e6 / Math.Max(1, Iterations);
+    public double IterPerSec => Iterations / Seconds;
+}
+
+/// <summary>
+/// Runs Coyote TestingEngines for the benchmark. Scenario iterations go through the harness's
+/// own iteration body (Explorer.Iteration, private: bound once by reflection into a compiled
+/// delegate, so the measured work is exactly what `Explorer.Run` does), with our own engine so
+/// the TestReport's step statistics are available.
+/// </summary>
+public static class Runner
+{
+    private static readonly Type s_stateType = typeof(Explorer).GetNestedType("State", BindingFlags.NonPublic)
+        ?? throw new InvalidOperationException("Explorer.State not found (the bench binds to Explorer's iteration body)");
+    private static readonly Action<HuntOptions, object> s_iteration = BindIteration();
+    private static readonly FieldInfo s_machineField = s_stateType.GetField("Machine")!;
+
+    private static Action<HuntOptions, object> BindIteration()
+    {
+        var mi = typeof(Explorer).GetMethod("Iteration", BindingFlags.NonPublic | BindingFlags.Static)
+            ?? throw new InvalidOperationException("Explorer.Iteration not found");
+        var o = Expression.Parameter(typeof(HuntOptions), "o");
+        var s = Expression.Parameter(typeof(object), "s");
+        return Expression.Lambda<Action<HuntOptions, object>>(Expression.Call(mi, o, Expression.Convert(s, s_stateType)), o, s).Compile();
+    }
+
+    public static Configuration BaseConfig(uint iterations, uint seed) =>
+        Configuration.Create()
+            .WithTestingIterations(iterations)
+            .WithRandomGeneratorSeed(seed)
+            .WithMaxSchedulingSteps(5000)
+            .WithTelemetryEnabled(false)
+            .WithVerbosityEnabled(VerbosityLevel.None)
+            .WithConsoleLoggingEnabled(false)
+            .WithRandomStrategy();
+
+    private static CostSample RunEngine(string name, Configuration c, Action body, Func<long>? modelPoints = null, Action? endIteration = null)
+    {
+        int entered = 0;
+        long points = 0;
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        using var engine = TestingEngine.Create(c, () => { entered++; body(); });
+        engine.RegisterEndIterationCallBack(_ => { if (modelPoints != null) points += modelPoints(); endIteration?.Invoke(); });
+        engine.Run();
+        sw.Stop();
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        var r = engine.TestReport;
+        int paths = r.NumOfExploredFairPaths + r.NumOfExploredUnfairPaths;
+        double steps = (double)(r.TotalExploredFairSteps + r.TotalExploredUnfairSteps) / Math.Max(1, paths);
+        return new CostSample(name, entered, sw.Elapsed.TotalSeconds, steps, (double)points / Math.Max(1, entered),
+            r.NumOfFoundBugs > 0, r.NumOfFoundBugs > 0 ? string.Join("\n", r.BugReports) : null, cpu);
+    }
+
+    /// <summary>(a) an empty Coyote test body.</summary>
+    public static CostSample Empty(uint iterations, uint seed) =>
+        RunEngine("empty Coyote test", BaseConfig(iterations, seed), () => { });
+
+    /// <summary>(a') an iteration that only builds a controlled Kernel (what CoyoteHost's empty test does).</summary>
+    public static CostSample KernelOnly(uint iterations, uint seed) =>
+        RunEngine("new Kernel only", BaseConfig(iterations, seed), () => { _ = new Kernel(SchedMode.Controlled); });
+
+    /// <summary>(b) 3 tasks x 30 mutex_lock/mutex_unlock on one mutex (as tests/Concurrency OverheadMeasurement).</summary>
+    public static CostSample MutexMicro(uint iterations, uint seed, int tasks = 3, int pairs = 30)
+    {
+        Kernel? last = null;
+        return RunEngine($"{tasks} tasks x {pairs} mutex pairs", BaseConfig(iterations, seed), () =>
+        {
+            var k = new Kernel(SchedMode.Controlled);
+            last = k;
+            var m = new KMutex(k.Globals, "bench_mutex", k.Lockdep.Class("bench->mutex"));
+            var ws = new Task[tasks];
+            for (int i = 0; i < tasks; i++)
+            {
+                ws[i] = k.Spawn(k.NewTask("bench" + i, 0), () =>
+                {
+                    using var e = k.Entry("sys_bench");
+                    for (int j = 0; j < pairs; j++)
+                    {
+                        m.mutex_lock();
+                        m.mutex_unlock();
+                    }
+                });
+            }
+            foreach (var w in ws) w.Wait();
+        }, () => last?.Steps ?? 0);
+    }
+
+    /// <summary>A scenario's iterations on a fix set, through Explorer's iteration body (random strategy).</summary>
+    public static CostSample Scenario(InotifySim.Scenarios.Scenario sc, Fix fixes, uint iterations, uint seed)
+    {
+        var o = new HuntOptions { Scenario = sc, Fixes = fixes, Iterations = (int)iterations, Seed = seed };
+        var st = Activator.CreateInstance(s_stateType, nonPublic: true)!;
+        return RunEngine(sc.Name, Explorer.MakeConfiguration(o), () => s_iteration(o, st),
+            () => (s_machineField.GetValue(st) as Machine)?.K.Steps ?? 0);
+    }
+}
