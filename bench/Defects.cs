@@ -53,9 +53,9 @@ public static class Defects
             "a child instantiated between set_dentry_child_flags and the list add misses the parent-watched flag"),
         new("umount-pin", "close-vs-umount", C(BugClass.BusyInodes, BugClass.UseAfterFree), H("generic_shutdown_super", "inotify_destroy", "inotify_rm_wd"),
             "a watch reference does not keep the superblock: umount finds busy inodes"),
-        new("oneshot-unmount", "workload", C(BugClass.UseAfterFree, BugClass.RefcountUnderflow, BugClass.DoubleFree), H("inotify_unmount_inodes", "remove_watch"),
+        new("oneshot-unmount", "oneshot-vs-umount", C(BugClass.UseAfterFree, BugClass.RefcountUnderflow, BugClass.DoubleFree), H("inotify_unmount_inodes", "remove_watch"),
             "the IN_UNMOUNT callback of a oneshot watch drops the final reference before remove_watch"),
-        new("oneshot-unmount-put", "workload", C(BugClass.UseAfterFree, BugClass.RefcountUnderflow, BugClass.DoubleFree), H("put_inotify_watch", "inotify_unmount_inodes"),
+        new("oneshot-unmount-put", "oneshot-vs-umount", C(BugClass.UseAfterFree, BugClass.RefcountUnderflow, BugClass.DoubleFree), H("put_inotify_watch", "inotify_unmount_inodes"),
             "a oneshot watch that never fired is put twice at umount"),
         new("child-flags-warn", "workload", C(BugClass.KernelWarning), H("set_dentry_child_flags"),
             "WARN_ON on a negative child still flagged, a window d_delete leaves"),
@@ -64,6 +64,6 @@ public static class Defects
         new("ev-mutex-unlock", "event-vs-rm", C(BugClass.LockHeldAtReturn, BugClass.Deadlock, BugClass.LockOrderInversion), H("inotify_dev_queue_event", "ev_mutex"),
             "probe: no early-return path is reachable here without faults (no duplicate event, no event past the overflow)", Probe: true),
         new("ev-mutex-unlock", "read-vs-queue-limit", C(BugClass.LockHeldAtReturn, BugClass.Deadlock, BugClass.LockOrderInversion), H("inotify_dev_queue_event", "ev_mutex"),
-            "probe: the writer makes 3 events at max_queued_events 2, so the > max_events early return is never reached", Probe: true),
+            "the writer's fourth event (a duplicate, or past the overflow) takes an early return that keeps dev->ev_mutex"),
     };
 }

@@ -14,7 +14,7 @@ public static class Discover
             var f = Variants.ByName(fix)!.Value;
             for (uint seed = 1; seed <= 3; seed++)
             {
-                var r = Explorer.Run(new HuntOptions { Scenario = ScenarioCatalog.Find(scen)!, Fixes = Variants.AllBut(f), Iterations = cap, Seed = seed, Strategy = strategy });
+                var r = Explorer.Run(new HuntOptions { Scenario = ScenarioCatalog.Find(scen)!, Fixes = Variants.ForDefect(f), Iterations = cap, Seed = seed, Strategy = strategy });
                 Console.WriteLine($"{fix} {scen} seed {seed}: {r.Summary} ({r.Elapsed.TotalSeconds:F1}s)");
             }
         }

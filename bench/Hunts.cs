@@ -102,7 +102,7 @@ public static class Hunter
     private static void RunCell(HuntPlan plan, Cell cell, Stopwatch sw)
     {
         var sc = ScenarioCatalog.Find(cell.Defect.Scenario) ?? throw new InvalidOperationException("no scenario " + cell.Defect.Scenario);
-        var fixes = Variants.AllBut(cell.Defect.Flag);
+        var fixes = Variants.ForDefect(cell.Defect.Flag);
         int cap = cell.Strategy.Name == "dfs" ? plan.DfsCap : plan.Cap;
         for (int j = 0; j < cell.SeedsPlanned; j++)
         {

@@ -142,7 +142,7 @@ public sealed class ResultsWriter
     {
         var strategies = cells.Select(c => c.Strategy).Distinct().ToList();
         var defects = cells.Select(c => c.Defect).Distinct().ToList();
-        sb.AppendLine("## 2. Iterations to the first bug (rfc defects, `Variants.AllBut(fix)`)");
+        sb.AppendLine("## 2. Iterations to the first bug (rfc defects, `Variants.ForDefect(fix)`)");
         sb.AppendLine();
         sb.AppendLine($"Each cell: **median** iterations to the first report of the *right* bug (IQR) over {_o.Seeds} seeds, cap {_o.Cap} iterations per run " +
                       $"(dfs: one deterministic run, cap {_o.DfsCap}). `k/n` = runs that found it when not all did; a run that hit the cap counts as ∞. " +

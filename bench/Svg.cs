@@ -28,7 +28,7 @@ public static class Svg
         sb.AppendLine($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">");
         sb.AppendLine($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>");
         sb.AppendLine($"<text x=\"{left}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">Iterations to the first (right) bug: median over {o.Seeds} seeds, whiskers = IQR, log scale</text>");
-        sb.AppendLine($"<text x=\"{left}\" y=\"40\" fill=\"#555\">rfc defects on Variants.AllBut(fix); cap {o.Cap} iterations per run (dfs: one run, cap {o.DfsCap}); ✕ at the top = median not found within the cap; dashed line = 1000</text>");
+        sb.AppendLine($"<text x=\"{left}\" y=\"40\" fill=\"#555\">rfc defects on Variants.ForDefect(fix); cap {o.Cap} iterations per run (dfs: one run, cap {o.DfsCap}); ✕ at the top = median not found within the cap; dashed line = 1000</text>");
         // grid
         for (double v = 1; v <= top * 1.5; v *= 10)
         {
