@@ -68,7 +68,7 @@ public class OverheadMeasurement
         sb.AppendLine("# Primitive overhead under Coyote");
         sb.AppendLine();
         sb.AppendLine("Written by `tests/Concurrency/Primitives/OverheadMeasurement.cs` (a measurement, not an assertion).");
-        sb.AppendLine(string.Create(inv, $"Coyote 1.7.11, random strategy, seed {Seed}, {Iterations} iterations each, Debug build, {Environment.ProcessorCount} CPUs, .NET {Environment.Version}."));
+        sb.AppendLine(string.Create(inv, $"Coyote 1.7.11, random strategy, seed {Seed}, {Iterations} iterations each, {Build} build, {Environment.ProcessorCount} CPUs, .NET {Environment.Version}."));
         sb.AppendLine();
         sb.AppendLine("| test | iterations | elapsed (ms) | iterations/s | avg scheduling steps |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
@@ -88,6 +88,12 @@ public class OverheadMeasurement
             File.WriteAllText(Path.Combine(dir, "primitive-overhead.md"), text);
         }
     }
+
+#if DEBUG
+    private const string Build = "Debug";
+#else
+    private const string Build = "Release";
+#endif
 
     private static string RepoRoot()
     {
