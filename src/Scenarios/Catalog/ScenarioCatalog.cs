@@ -7,7 +7,7 @@ public static class ScenarioCatalog
     {
         new RmVsDeath(), new RmVsRm(), new CloseVsDeath(), new CloseVsUmount(), new AddVsAdd(),
         new AddVsUmount(), new RmVsUmount(), new EventVsRm(), new OneshotVsRm(), new ReadVsQueueLimit(),
-        new AuditVsUser(), new LimitRace(), new ChildFlags(), new OneshotVsUmount(), new GeneratedWorkload(),
+        new AuditVsUser(), new LimitRace(), new ChildFlags(), new OneshotVsUmount(), new BlockingRead(), new GeneratedWorkload(),
     };
 
     public static Scenario? Find(string name)
