@@ -21,7 +21,7 @@ public static class CliMain
           hunt --scenario S          explore interleavings of scenario(s) S under Coyote
                S: a name from 'list', all, workload[:threads=N,ops=M], or FILE.isim
                [--variant rfc|fixed] [--with FIX,...] [--without FIX,...]   (default: fixed)
-               [--strategy NAME] [--bound N]   [--iterations N] [--time SECONDS]
+               [--strategy NAME (default pct)] [--bound N]   [--iterations N] [--time SECONDS]
                [--seed N] [--fault-injection] [--max-steps N]
                [--jobs N] [--shard I/N] [--traces DIR] [--json FILE]
           merge FILE... --json OUT   combine the --json summaries of the shards of one hunt
@@ -29,6 +29,7 @@ public static class CliMain
                [--variant rfc|fixed] [--with FIX,...] [--without FIX,...]   (default: fixed)
           replay TRACE [--html OUT.html]   re-run a trace file and explain the bug
           shrink TRACE --out FILE    minimise a trace file
+          record-traces [--dir DIR] [--only FIX,...]   find and shrink one minimal trace per defect (maintainers)
           help                       this text
 
         exit codes: 0 clean, 1 bug found, 2 usage or input error, 3 internal error
