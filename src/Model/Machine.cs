@@ -180,7 +180,6 @@ public sealed class Machine : IInotifyObserver
         var watchesByUser = new Dictionary<UserStruct, int>();
         var devsByUser = new Dictionary<UserStruct, int>();
         var watchesByDev = new Dictionary<InotifyDevice, int>();
-        var watchesByHandle = new Dictionary<InotifyHandle, int>();
         foreach (var o in live)
         {
             if (o is InotifyUserWatch uw)
@@ -245,7 +244,19 @@ public sealed class Machine : IInotifyObserver
             }
             foreach (var w in inIdr)
                 Struct(onList.Contains(w), $"wd {w.PeekWd} is in {ih.Describe}->idr but the watch is not on the handle's list", "remove_watch_no_event");
-            foreach (var w in onList) watchesByHandle[ih] = watchesByHandle.GetValueOrDefault(ih) + 1;
+            // the handle is held by its owner (an open inotify device, or the audit module) and by every watch
+            // structure still alive with a reference (installed, or removed and not yet released)
+            bool owned = ReferenceEquals(Audit?.Handle, ih);
+            foreach (var d in User.Devices)
+                if (!d.IsFreed && ReferenceEquals(d.PeekIh, ih) && IsOpen(d)) owned = true;
+            int holders = owned ? 1 : 0;
+            foreach (var lo in live)
+            {
+                var w = lo switch { InotifyUserWatch uw => uw.wdata, AuditWatch aw => aw.wdata, _ => null };
+                if (w != null && ReferenceEquals(w.PeekIh, ih) && w.count.Peek > 0) holders++;
+            }
+            Acct(ih.count.Peek == holders, $"{ih.Describe}: count {ih.count.Peek} but {holders} holders (its owner and the watches that reference it)",
+                "get_inotify_handle", "put_inotify_handle", "put_inotify_watch");
         }
     }
 

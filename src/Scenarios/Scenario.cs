@@ -16,6 +16,13 @@ public abstract class Scenario
     /// <summary>The defects this scenario is built to expose (for the catalogue; not used to judge).</summary>
     public virtual Fix Targets => Fix.None;
 
+    /// <summary>
+    /// False when an injected allocation failure makes the scenario's own expectation meaningless
+    /// (a dropped event leaves a blocking reader asleep forever: the seed's behaviour, not a bug).
+    /// The explorer then runs it without fault injection.
+    /// </summary>
+    public virtual bool ToleratesFaultInjection => true;
+
     /// <summary>Limits, the audit module, ... for this scenario's machine.</summary>
     public virtual void Configure(MachineOptions o) { }
 

@@ -10,6 +10,8 @@ public sealed class BlockingRead : Scenario
     public override string Name => "blocking-read";
     public override string Description => "a blocking read() (prepare_to_wait / schedule) races the event that wakes it (wake_up_interruptible): a lost wake-up hangs the reader";
 
+    public override bool ToleratesFaultInjection => false;
+
     public override void Build(Sim s)
     {
         var p = s.M.NewProcess("reader", 0);

@@ -188,7 +188,7 @@ public static class Explorer
             m.K.Quiet = true; // the setup runs alone: no scheduling decisions
             o.Scenario.Build(sim);
             m.K.Quiet = false;
-            m.K.FaultInjection = o.FaultInjection;
+            m.K.FaultInjection = o.FaultInjection && o.Scenario.ToleratesFaultInjection;
             if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
             var tasks = new Task[sim.Threads.Count];
             for (int i = 0; i < tasks.Length; i++)
@@ -198,6 +198,7 @@ public static class Explorer
             }
             foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
             m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
+            m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail
             if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
             if (sim.Threads.Count > 0)
             {

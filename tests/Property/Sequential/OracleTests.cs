@@ -68,6 +68,20 @@ public class OracleTests
     }
 
     [Fact]
+    public void Handle_refcount_oracle_fires_when_a_reference_has_no_holder()
+    {
+        var (m, t, _, _) = Watched();
+        var r = Seq.ExpectBug(m, () => m.As(t, () =>
+        {
+            m.Core.Handles[0].count.atomic_inc(); // the planted fault: a get without a holder
+            m.CheckQuiescent();
+        }));
+        Assert.Equal(BugClass.Accounting, r.Class);
+        Assert.Contains("count 3 but 2 holders", r.Title);
+        Assert.Contains("put_inotify_handle", r.Functions);
+    }
+
+    [Fact]
     public void Limit_oracle_fires_above_max_user_watches()
     {
         var (m, t, _, _) = Watched();
