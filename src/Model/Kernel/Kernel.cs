@@ -133,7 +133,7 @@ public sealed class Kernel
     /// Blocks the current task until <paramref name="cond"/> holds: a Coyote-controlled wait,
     /// never a timeout. Sequentially nothing else can make it true, so it is a hang.
     /// </summary>
-    public void WaitUntil(Func<bool> cond, string what)
+    public void WaitUntil(Func<bool> cond, Func<string> what)
     {
         if (cond()) return;
         if (Mode == SchedMode.Controlled)
@@ -144,7 +144,7 @@ public sealed class Kernel
         var t = current;
         Bug(BugClass.Deadlock, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}",
             new[] { t.CurrentFunction }, new[] { t.Name }, Array.Empty<string>(),
-            $"{t.Describe} waits for {what}; no other task can run in a sequential run.\n" + SiteHere().Render());
+            $"{t.Describe} waits for {what()}; no other task can run in a sequential run.\n" + SiteHere().Render());
     }
 
     // ---------------------------------------------------------------- choices

@@ -43,17 +43,11 @@ public sealed class Mutex : ILockInstance
         k.Lockdep.Acquire(t, this, subclass);
         if (_owner != null)
         {
-            CheckWaitFor(k, t, this);
-            t.WaitingFor = this;
-            t.WaitingForSite = t.CurrentFunction;
-            k.WaitUntil(() => _owner == null, Name);
-            t.WaitingFor = null;
-            t.WaitingForSite = null;
+            Block(k, t, this, () => _owner == null);
             _container.Chk(_field); // the object may have been freed while we slept
         }
         _owner = t;
-        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), subclass));
-        if (k.Tracing) k.Trace(TraceKind.Lock, Name);
+        Held(k, t, this, subclass, "");
     }
 
     public void mutex_unlock()
@@ -69,6 +63,27 @@ public sealed class Mutex : ILockInstance
         _owner = null;
         if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
         // no scheduling point here: the next lock or atomic operation of any task offers the same preemption
+    }
+
+    /// <summary>
+    /// Contention on any sleeping or spinning lock: check the wait-for graph (a cycle is reported
+    /// at once), then wait, Coyote-controlled, until <paramref name="free"/> holds.
+    /// </summary>
+    internal static void Block(Kernel k, TaskStruct t, ILockInstance l, Func<bool> free)
+    {
+        CheckWaitFor(k, t, l);
+        t.WaitingFor = l;
+        t.WaitingForSite = t.CurrentFunction;
+        k.WaitUntil(free, () => l.Name);
+        t.WaitingFor = null;
+        t.WaitingForSite = null;
+    }
+
+    /// <summary>Records an acquired lock in the task's held-lock stack (and the trace).</summary>
+    internal static void Held(Kernel k, TaskStruct t, ILockInstance l, int subclass, string how)
+    {
+        t.HeldLocks.Add(new HeldLock(l, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), subclass));
+        if (k.Tracing) k.Trace(TraceKind.Lock, l.Name + how);
     }
 
     /// <summary>Follows task -> wanted lock -> owner ... and reports a cycle back to <paramref name="t"/>.</summary>
@@ -150,19 +165,10 @@ public sealed class Spinlock : ILockInstance
         _container.Chk(_field);
         var t = k.current;
         k.Lockdep.Acquire(t, this, 0);
-        if (_owner != null)
-        {
-            Mutex.CheckWaitFor(k, t, this);
-            t.WaitingFor = this;
-            t.WaitingForSite = t.CurrentFunction;
-            k.WaitUntil(() => _owner == null, Name);
-            t.WaitingFor = null;
-            t.WaitingForSite = null;
-        }
+        if (_owner != null) Mutex.Block(k, t, this, () => _owner == null);
         _owner = t;
         t.PreemptCount++;
-        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), 0));
-        if (k.Tracing) k.Trace(TraceKind.Lock, Name);
+        Mutex.Held(k, t, this, 0, "");
     }
 
     public void spin_unlock()

@@ -31,18 +31,9 @@ public sealed class RwSemaphore : ILockInstance
         _container.Chk(_field);
         var t = k.current;
         k.Lockdep.Acquire(t, this, 0);
-        if (_writer != null)
-        {
-            Mutex.CheckWaitFor(k, t, this);
-            t.WaitingFor = this;
-            t.WaitingForSite = t.CurrentFunction;
-            k.WaitUntil(() => _writer == null, Name);
-            t.WaitingFor = null;
-            t.WaitingForSite = null;
-        }
+        if (_writer != null) Mutex.Block(k, t, this, () => _writer == null);
         _readers.Add(t);
-        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), 0));
-        if (k.Tracing) k.Trace(TraceKind.Lock, Name + " (read)");
+        Mutex.Held(k, t, this, 0, " (read)");
     }
 
     public void up_read()
@@ -64,18 +55,9 @@ public sealed class RwSemaphore : ILockInstance
         _container.Chk(_field);
         var t = k.current;
         k.Lockdep.Acquire(t, this, 0);
-        if (_writer != null || _readers.Count > 0)
-        {
-            Mutex.CheckWaitFor(k, t, this);
-            t.WaitingFor = this;
-            t.WaitingForSite = t.CurrentFunction;
-            k.WaitUntil(() => _writer == null && _readers.Count == 0, Name);
-            t.WaitingFor = null;
-            t.WaitingForSite = null;
-        }
+        if (_writer != null || _readers.Count > 0) Mutex.Block(k, t, this, () => _writer == null && _readers.Count == 0);
         _writer = t;
-        t.HeldLocks.Add(new HeldLock(this, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), 0));
-        if (k.Tracing) k.Trace(TraceKind.Lock, Name + " (write)");
+        Mutex.Held(k, t, this, 0, " (write)");
     }
 
     public void up_write()

@@ -43,7 +43,7 @@ public sealed class WaitQueueHead
         k.might_sleep("schedule");
         k.Point();
         if (t.State == TaskStruct.TASK_RUNNING) return;
-        k.WaitUntil(() => t.State == TaskStruct.TASK_RUNNING || t.SignalPending, $"a wake-up on {_container.Describe}->{_field}");
+        k.WaitUntil(() => t.State == TaskStruct.TASK_RUNNING || t.SignalPending, () => $"a wake-up on {_container.Describe}->{_field}");
     }
 
     /// <summary>wake_up_interruptible(): wakes every waiter (autoremove semantics).</summary>
