@@ -22,7 +22,6 @@ public sealed class MachineOptions
 internal sealed class FdHistory
 {
     public readonly HashSet<int> Ignored = new();
-    public readonly Dictionary<int, int> IgnoredCount = new();
     public readonly HashSet<int> Wds = new();
     public readonly HashSet<int> Oneshot = new();
     public bool Overflowed;
@@ -384,7 +383,6 @@ public sealed class Machine : IInotifyObserver
         {
             var p = Processes[pi];
             As(_mainThreads[pi], () => Vfs.free_uid(p.User));
-            p.Exited = true;
         }
         K.Slab.kmemleak_scan();
     }

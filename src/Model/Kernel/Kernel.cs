@@ -242,12 +242,6 @@ public sealed class Kernel
         throw new KernelBugException(FirstReport);
     }
 
-    /// <summary>Raises a bug found by a whole-state check (accounting, structure, semantics).</summary>
-    public void Check(bool ok, BugClass cls, string title, string[] functions, string body)
-    {
-        if (!ok) Bug(cls, title, functions, new[] { current.Name }, Array.Empty<string>(), body);
-    }
-
     // ---------------------------------------------------------------- trace
 
     public void Trace(TraceKind kind, string text)

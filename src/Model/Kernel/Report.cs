@@ -101,8 +101,6 @@ public sealed class Report
         return list;
     }
 
-    public bool Involves(string function) => Functions.Contains(function);
-
     /// <summary>A one-line summary: class, title and functions.</summary>
     public string Summary => $"[{Class.Name()}] {Title} (functions: {string.Join(", ", Functions)})";
 

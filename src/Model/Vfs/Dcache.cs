@@ -181,6 +181,4 @@ public sealed partial class Vfs
         }
         return clean;
     }
-
-    public static bool IsWatchedParentFlag(Dentry d) => (d.d_flags & Dentry.DCACHE_INOTIFY_PARENT_WATCHED) != 0;
 }

@@ -238,7 +238,6 @@ public sealed class Process
     public int Uid { get; }
     public UserStruct User { get; }
     public readonly List<File?> Fds = new();
-    public bool Exited { get; set; }
 
     public Process(int tgid, string comm, int uid, UserStruct user)
     {
