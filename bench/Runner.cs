@@ -107,7 +107,7 @@ public static class Runner
     {
         var o = new HuntOptions { Scenario = sc, Fixes = fixes, Iterations = (int)iterations, Seed = seed };
         var st = Activator.CreateInstance(s_stateType, nonPublic: true)!;
-        return RunEngine(sc.Name, Explorer.MakeConfiguration(o), () => s_iteration(o, st),
+        return RunEngine(sc.Name, Explorer.MakeConfiguration(o.Iterations), () => s_iteration(o, st),
             () => (s_machineField.GetValue(st) as Machine)?.K.Steps ?? 0);
     }
 }

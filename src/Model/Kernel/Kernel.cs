@@ -83,6 +83,17 @@ public sealed class Kernel
     /// </summary>
     public System.Threading.Tasks.Task Spawn(TaskStruct t, Action body)
     {
+        if (Sched is { } sched && Mode == SchedMode.Controlled)
+        {
+            int me = sched.Register(t);
+            return System.Threading.Tasks.Task.Run(() =>
+            {
+                s_current.Value = t;
+                sched.WaitFirstTurn(me);
+                body();
+                sched.Exit(t);
+            });
+        }
         if (Mode == SchedMode.Sequential)
         {
             var saved = s_current.Value;
@@ -108,6 +119,13 @@ public sealed class Kernel
     public bool Quiet { get; set; }
 
     /// <summary>
+    /// The harness-owned scheduler (<see cref="Scheduler"/>): when set, every scheduling point, block,
+    /// thread start and exit and every controlled choice is decided by it, not by Coyote's strategy.
+    /// When null, a controlled run leaves the decisions to Coyote (the primitive tests).
+    /// </summary>
+    public Scheduler? Sched { get; set; }
+
+    /// <summary>
     /// Debug switch: also interleave inside list_head, idr and slab operations, whose callers all
     /// hold the lock that protects the structure (off by default: it only multiplies schedules).
     /// </summary>
@@ -118,7 +136,11 @@ public sealed class Kernel
     public void Point()
     {
         _step++;
-        if (Mode == SchedMode.Controlled && !Quiet) SchedulingPoint.Interleave();
+        if (Mode == SchedMode.Controlled && !Quiet)
+        {
+            if (Sched is { } s) s.Point(current);
+            else SchedulingPoint.Interleave();
+        }
     }
 
     /// <summary>A scheduling point inside a lock-protected data-structure operation (see <see cref="FineGrainedPoints"/>).</summary>
@@ -126,7 +148,11 @@ public sealed class Kernel
     public void FinePoint()
     {
         _step++;
-        if (FineGrainedPoints && Mode == SchedMode.Controlled && !Quiet) SchedulingPoint.Interleave();
+        if (FineGrainedPoints && Mode == SchedMode.Controlled && !Quiet)
+        {
+            if (Sched is { } s) s.Point(current);
+            else SchedulingPoint.Interleave();
+        }
     }
 
     /// <summary>
@@ -138,13 +164,21 @@ public sealed class Kernel
         if (cond()) return;
         if (Mode == SchedMode.Controlled)
         {
-            Operation.PauseUntil(cond);
+            if (Sched is { } s && current.SchedIndex >= 0) s.Block(current, cond, what);
+            else Operation.PauseUntil(cond);
             return;
         }
         var t = current;
-        Bug(BugClass.Deadlock, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}",
-            new[] { t.CurrentFunction }, new[] { t.Name }, Array.Empty<string>(),
-            $"{t.Describe} waits for {what()}; no other task can run in a sequential run.\n" + SiteHere().Render());
+        Bug(BugClass.HungTask, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}",
+            new[] { t.CurrentFunction }, new[] { t.Name }, new[] { what() },
+            $"INFO: task {t.Comm}:{t.Pid} blocked for more than 120 seconds.\n{t.Describe} waits for {what()}; no other task can run in a sequential run.\n" + Lockdep.RenderHeld(t) + "Call Trace:\n" + SiteHere().Render());
+    }
+
+    /// <summary>Coverage: the code path of a named fix ran (a Fix flag; the model's fix checks call this).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void FixPath(int fix)
+    {
+        if (Sched?.Coverage is { } c) c.FixPaths |= fix;
     }
 
     // ---------------------------------------------------------------- choices
@@ -155,14 +189,14 @@ public sealed class Kernel
     public int ChooseInt(int n, string why)
     {
         if (n <= 1) return 0;
-        int v = Mode == SchedMode.Controlled ? Gen.NextInteger(n) : _seqRandom.Next(n);
+        int v = Sched is { } s ? s.Choose(n, why) : Mode == SchedMode.Controlled ? Gen.NextInteger(n) : _seqRandom.Next(n);
         if (Tracing) Trace(TraceKind.Choice, $"{why} -> {v}");
         return v;
     }
 
     public bool ChooseBool(string why)
     {
-        bool v = Mode == SchedMode.Controlled ? Gen.NextBoolean() : _seqRandom.Next(2) == 1;
+        bool v = Sched is { } s ? s.Choose(2, why) == 1 : Mode == SchedMode.Controlled ? Gen.NextBoolean() : _seqRandom.Next(2) == 1;
         if (Tracing) Trace(TraceKind.Choice, $"{why} -> {v}");
         return v;
     }

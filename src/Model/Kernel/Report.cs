@@ -22,6 +22,8 @@ public enum BugClass
     LimitExceeded,
     SpecViolation,
     KernelWarning,
+    /// <summary>A task that sleeps and that nothing will wake (the kernel's hung-task detector): a lost wake-up, or every task asleep.</summary>
+    HungTask,
 }
 
 public static class BugClassNames
@@ -45,6 +47,7 @@ public static class BugClassNames
         BugClass.LimitExceeded => "limit-exceeded",
         BugClass.SpecViolation => "spec-violation",
         BugClass.KernelWarning => "kernel-warning",
+        BugClass.HungTask => "hung-task",
         _ => c.ToString(),
     };
 

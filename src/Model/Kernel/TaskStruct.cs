@@ -22,6 +22,8 @@ public sealed class TaskStruct
     internal ILockInstance? WaitingFor;
     internal string? WaitingForSite;
     internal volatile int State = TASK_RUNNING;
+    /// <summary>This task's index in the harness-owned <see cref="Scheduler"/>; -1 for a task that is not a scheduled thread.</summary>
+    internal int SchedIndex = -1;
     public bool SignalPending { get; set; }
 
     private string[] _fn = new string[32];

@@ -101,6 +101,8 @@ public static class CliMain
             }
             case "hunt":
                 return HuntCommand.Run(ParsedArgs.Parse("hunt", rest, HuntCommand.Valued, HuntCommand.Flags), stdout, stderr);
+            case "verify":
+                return VerifyCommand.Run(ParsedArgs.Parse("verify", rest, VerifyCommand.Valued, VerifyCommand.Flags), stdout, stderr);
             case "merge":
             {
                 var a = ParsedArgs.Parse("merge", rest, new[] { "json" }, Array.Empty<string>());

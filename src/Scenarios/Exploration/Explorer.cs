@@ -12,51 +12,77 @@ public sealed class HuntOptions
 {
     public required Scenario Scenario { get; init; }
     public Fix Fixes { get; init; } = Fix.All;
-    /// <summary>Default: PCT with 3 change points, the fastest to every known defect (docs/bench/results.md).</summary>
-    public string Strategy { get; init; } = "pct";
+    /// <summary>A sampling strategy of the harness-owned scheduler (<see cref="Strategies"/>); ignored under <see cref="PreemptionBound"/> and <see cref="Replay"/>.</summary>
+    public string Strategy { get; init; } = Strategies.Default;
     public uint? StrategyBound { get; init; }
+    /// <summary>Schedules to run (for <c>verify</c>: the most to run before giving up; 0 = no limit).</summary>
     public int Iterations { get; init; } = 1000;
     public uint Seed { get; init; }
     public bool FaultInjection { get; init; }
+    /// <summary>Branching decisions per schedule before the schedule is cut (no more branching; a verify verdict becomes "not exhausted").</summary>
     public uint MaxSteps { get; init; } = 5000;
-    /// <summary>A Coyote reproducible trace to replay instead of exploring.</summary>
-    public string? ReplayTrace { get; init; }
+    /// <summary>Strict replay of a recorded schedule (one run).</summary>
+    public IReadOnlyList<Decision>? Replay { get; init; }
+    /// <summary>verify: enumerate every schedule with at most this many preemptions (iterative context bounding).</summary>
+    public int? PreemptionBound { get; init; }
+    /// <summary>verify split: this run explores part <see cref="Part"/> of <see cref="Parts"/> of the top preemption level.</summary>
+    public int Parts { get; init; } = 1;
+    public int Part { get; init; }
     /// <summary>Record the kernel-level trace (for explanations); slower.</summary>
     public bool Tracing { get; init; }
-    /// <summary>Called after each iteration with (iterations so far, bugs so far).</summary>
+    /// <summary>Called after each schedule with the number of schedules so far.</summary>
     public Action<int>? Progress { get; init; }
+    /// <summary>Polled after each schedule: true stops the exploration (a time budget).</summary>
+    public Func<bool>? ShouldStop { get; init; }
+    /// <summary>Accumulates what the explored schedules reached (null: not collected).</summary>
+    public Coverage? Coverage { get; init; }
 }
 
-/// <summary>The outcome of a hunt or a replay.</summary>
+/// <summary>The outcome of a hunt, a verify run or a replay.</summary>
 public sealed class HuntResult
 {
     public bool BugFound { get; init; }
     /// <summary>The model's own report (kernel-style), when a detector fired.</summary>
     public Report? Report { get; init; }
-    /// <summary>A bug Coyote reported that is not one of ours (an exception in the harness, a hang).</summary>
+    /// <summary>A failure that is not a kernel bug: a harness condition (an exception in the harness, nondeterminism).</summary>
     public string? OtherBug { get; init; }
-    public string? CoyoteTrace { get; init; }
-    /// <summary>1-based iteration of the bug.</summary>
+    /// <summary>The branching decisions of the failing schedule (or of the last one run).</summary>
+    public IReadOnlyList<Decision> Schedule { get; init; } = Array.Empty<Decision>();
+    /// <summary>The scheduled threads' names, by scheduler index.</summary>
+    public IReadOnlyList<string> ThreadNames { get; init; } = Array.Empty<string>();
+    /// <summary>Preemptions in <see cref="Schedule"/>.</summary>
+    public int Preemptions { get; init; }
+    /// <summary>1-based schedule number of the bug.</summary>
     public int BugIteration { get; init; }
     public int Iterations { get; init; }
     public TimeSpan Elapsed { get; init; }
-    /// <summary>The machine of the last iteration (the failing one when a bug was found).</summary>
+    /// <summary>The machine of the last schedule (the failing one when a bug was found).</summary>
     public Machine? LastMachine { get; init; }
-    /// <summary>When replaying: Coyote's error text if the recorded schedule did not apply (names the step that diverged).</summary>
-    public string? ReplayError { get; init; }
-    /// <summary>Scheduling steps Coyote took in the last iteration (compare with a replayed trace's length).</summary>
-    public int ScheduledSteps { get; init; }
+    /// <summary>When replaying: where the run left the recorded schedule (null: it followed it exactly).</summary>
+    public string? Diverged { get; init; }
+    /// <summary>verify: every schedule up to the bound was explored (and none was cut).</summary>
+    public bool Exhausted { get; init; }
+    /// <summary>verify: some schedule hit <see cref="HuntOptions.MaxSteps"/>.</summary>
+    public bool AnyCut { get; init; }
+    /// <summary>verify: schedules run at each preemption count (0..bound).</summary>
+    public long[] SchedulesPerLevel { get; init; } = Array.Empty<long>();
+    /// <summary>verify: the preemption level reached (the last level begun).</summary>
+    public int LevelReached { get; init; }
+    /// <summary>Scheduling points the last schedule reached.</summary>
+    public long ScheduledSteps { get; init; }
 
-    public string Summary => !BugFound ? $"clean after {Iterations} iterations"
-        : Report != null ? $"{Report.Summary} at iteration {BugIteration}"
-        : $"[harness] {OtherBug} at iteration {BugIteration}";
+    public string Summary => !BugFound ? $"clean after {Iterations} schedules"
+        : Report != null ? $"{Report.Summary} at schedule {BugIteration}"
+        : $"[harness] {OtherBug} at schedule {BugIteration}";
 }
 
 /// <summary>
-/// Runs a scenario under Coyote's TestingEngine: every iteration builds a fresh machine,
-/// runs the scenario's setup, starts its threads as controlled operations, waits for them,
-/// runs the end checks and the teardown. The first detector report stops the iteration
-/// (Specification.Assert), and the engine stops at the first bug.
+/// Runs a scenario under Coyote's TestingEngine with the harness-owned <see cref="Scheduler"/>: every
+/// schedule builds a fresh machine, runs the scenario's setup, starts its threads as controlled
+/// operations that run one at a time as the scheduler's policy decides, waits for them, runs the end
+/// checks and the teardown. The first detector report stops the schedule (Specification.Assert), and
+/// the engine stops at the first bug. Coyote only executes: with exactly one enabled operation at every
+/// step its own strategy has nothing to choose, and its execution-trace analysis is off.
 /// </summary>
 public static class Explorer
 {
@@ -69,24 +95,28 @@ public static class Explorer
     {
         public Report? Report;
         public Machine? Machine;
+        public Scheduler? Sched;
+        public RunCoverage? RunCov;
         public int Iteration;
+        public long MaxPoints = 64;
+        public bool Stop;
+        public BoundedEnumerator? Enumerator;
+        public ReplayPolicy? Replay;
     }
 
-    public static Configuration MakeConfiguration(HuntOptions o)
-    {
-        var c = Configuration.Create()
-            .WithTestingIterations((uint)Math.Max(1, o.Iterations))
-            .WithRandomGeneratorSeed(o.Seed)
-            .WithMaxSchedulingSteps(o.MaxSteps)
+    /// <summary>The Coyote configuration of every run of the harness (the one Coyote host: CLI, tests and bench use it).</summary>
+    public static Configuration MakeConfiguration(int iterations) =>
+        Configuration.Create()
+            .WithTestingIterations((uint)Math.Max(1, iterations))
+            .WithRandomGeneratorSeed(0)
+            .WithRandomStrategy()
+            .WithMaxSchedulingSteps(1_000_000)
+            .WithTraceAnalysisEnabled(false)
             .WithTelemetryEnabled(false)
             .WithConsoleLoggingEnabled(false)
             .WithVerbosityEnabled(Microsoft.Coyote.Logging.VerbosityLevel.None)
             .WithPotentialDeadlocksReportedAsBugs(true)
             .WithDeadlockTimeout(5000);
-        c = Strategies.Apply(c, o.Strategy, o.StrategyBound);
-        if (o.ReplayTrace != null) c = c.WithReproducibleTrace(o.ReplayTrace);
-        return c;
-    }
 
     /// <summary>
     /// Every controlled operation blocks a thread-pool thread while another runs; on a 2-core
@@ -101,74 +131,105 @@ public static class Explorer
         return true;
     }
 
+    /// <summary>Null when the assemblies whose code must be controlled are rewritten by Coyote; otherwise why not.</summary>
+    public static string? RewriteProblem()
+    {
+        var missing = new[] { typeof(Kernel).Assembly, typeof(Explorer).Assembly }
+            .Where(a => !Microsoft.Coyote.Rewriting.RewritingEngine.IsAssemblyRewritten(a))
+            .Select(a => a.GetName().Name).ToList();
+        return missing.Count == 0 ? null
+            : $"the assemblies {string.Join(", ", missing)} are not rewritten by Coyote, so their threads are not controlled (rebuild: the build rewrites them)";
+    }
+
+    private static ISchedulePolicy? NextPolicy(HuntOptions o, State st, int schedule)
+    {
+        if (o.Replay != null)
+        {
+            if (schedule > 0) return null;
+            return st.Replay = new ReplayPolicy(o.Replay);
+        }
+        if (st.Enumerator != null) return st.Enumerator.Exhausted ? null : st.Enumerator;
+        var rng = SplitMix64.For(o.Seed, schedule);
+        var info = Strategies.Find(o.Strategy) ?? throw new ArgumentException($"unknown strategy '{o.Strategy}'");
+        uint b = o.StrategyBound ?? info.DefaultBound;
+        return info.Name switch
+        {
+            "random" => new RandomPolicy(rng),
+            "probabilistic" => new ProbabilisticPolicy(rng, b),
+            "pct" => new PctPolicy(rng, (int)b, st.MaxPoints),
+            _ => throw new ArgumentException(o.Strategy),
+        };
+    }
+
     public static HuntResult Run(HuntOptions o)
     {
         _ = s_pool;
         var st = new State();
-        var config = MakeConfiguration(o);
+        if (o.Replay == null && o.PreemptionBound is int k)
+            st.Enumerator = new BoundedEnumerator(k, o.Parts, o.Part);
+        int iterations = o.Replay != null ? 1 : o.Iterations > 0 ? o.Iterations : int.MaxValue;
+        var config = MakeConfiguration(iterations);
         var sw = Stopwatch.StartNew();
         using var engine = TestingEngine.Create(config, () => Iteration(o, st));
-        engine.RegisterEndIterationCallBack(i => o.Progress?.Invoke((int)i + 1));
+        // Coyote 1.7.11 writes its progress ("... Running test iterations") to Console.Out even with console logging off
+        engine.SetLogger(new Microsoft.Coyote.Logging.TextWriterLogger(TextWriter.Null, Microsoft.Coyote.Logging.VerbosityLevel.None));
+        engine.RegisterEndIterationCallBack(_ =>
+        {
+            EndSchedule(o, st);
+            o.Progress?.Invoke(st.Iteration);
+            if (st.Stop || (o.ShouldStop?.Invoke() ?? false) || (st.Enumerator?.Exhausted ?? false)) engine.Stop();
+        });
         engine.Run();
         sw.Stop();
+        st.Replay?.Finish();
         var report = engine.TestReport;
-        string? replayError = o.ReplayTrace != null ? ReplayErrorText(engine) : null;
-        int scheduledSteps = SchedulerStepCount(engine);
         bool bug = report.NumOfFoundBugs > 0;
         string? other = null;
         if (bug && st.Report is null)
             other = string.Join("\n", report.BugReports);
+        var sched = st.Sched;
+        var en = st.Enumerator;
         return new HuntResult
         {
             BugFound = bug,
             Report = bug ? st.Report : null,
             OtherBug = other,
-            CoyoteTrace = bug ? engine.ReproducibleTrace : null,
+            Schedule = sched?.Log.ToArray() ?? Array.Empty<Decision>(),
+            Preemptions = sched?.Preemptions ?? 0,
+            ThreadNames = sched is null ? Array.Empty<string>() : Enumerable.Range(0, sched.ThreadCount).Select(sched.ThreadName).ToArray(),
             BugIteration = bug ? st.Iteration : 0,
             Iterations = st.Iteration,
             Elapsed = sw.Elapsed,
             LastMachine = st.Machine,
-            ReplayError = replayError,
-            ScheduledSteps = scheduledSteps,
+            Diverged = st.Replay?.Divergence,
+            Exhausted = en != null && en.Exhausted && !en.AnyCut && !bug,
+            AnyCut = en?.AnyCut ?? false,
+            SchedulesPerLevel = en?.SchedulesPerLevel ?? Array.Empty<long>(),
+            LevelReached = en?.Level ?? 0,
+            ScheduledSteps = sched?.Points ?? 0,
         };
     }
 
-    /// <summary>
-    /// Coyote 1.7.11 keeps a replay's divergence ("Trace is not reproducible at execution step N: ...")
-    /// in the internal TestingEngine.Scheduler.Strategy.ErrorText and reports no bug; read it by reflection.
-    /// </summary>
-    private static int SchedulerStepCount(TestingEngine engine)
+    /// <summary>After every schedule (also a failing one): the enumerator advances, PCT learns the schedule length, coverage is added.</summary>
+    private static void EndSchedule(HuntOptions o, State st)
     {
-        const System.Reflection.BindingFlags bf = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
-        try
-        {
-            var scheduler = typeof(TestingEngine).GetProperty("Scheduler", bf)?.GetValue(engine);
-            return scheduler?.GetType().GetProperty("StepCount", bf)?.GetValue(scheduler) is int n ? n : 0;
-        }
-        catch (Exception e) when (e is System.Reflection.TargetInvocationException or MemberAccessException)
-        {
-            return 0;
-        }
-    }
-
-    private static string? ReplayErrorText(TestingEngine engine)
-    {
-        const System.Reflection.BindingFlags bf = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
-        try
-        {
-            var scheduler = typeof(TestingEngine).GetProperty("Scheduler", bf)?.GetValue(engine);
-            var strategy = scheduler?.GetType().GetProperty("Strategy", bf)?.GetValue(scheduler);
-            var text = strategy?.GetType().GetProperty("ErrorText", bf)?.GetValue(strategy) as string;
-            return string.IsNullOrEmpty(text) ? null : text;
-        }
-        catch (Exception e) when (e is System.Reflection.TargetInvocationException or MemberAccessException)
-        {
-            return null;
-        }
+        var sched = st.Sched;
+        if (sched is null) return;
+        if (sched.Points > st.MaxPoints) st.MaxPoints = sched.Points;
+        st.Replay?.Finish();
+        if (st.Enumerator is { Exhausted: false } en && st.Report is null) en.EndRun(sched.Cut);
+        if (o.Coverage != null && st.RunCov != null) o.Coverage.Add(sched, st.RunCov);
     }
 
     private static void Iteration(HuntOptions o, State st)
     {
+        var policy = NextPolicy(o, st, st.Iteration);
+        if (policy is null)
+        {
+            st.Stop = true;
+            st.Sched = null;
+            return;
+        }
         st.Iteration++;
         st.Report = null;
         var opts = new MachineOptions
@@ -182,6 +243,11 @@ public static class Explorer
         var m = new Machine(opts);
         st.Machine = m;
         m.K.OnBug = r => st.Report = r;
+        var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps));
+        st.Sched = sched;
+        st.RunCov = o.Coverage != null ? new RunCoverage() : null;
+        sched.Coverage = st.RunCov;
+        m.K.Sched = sched;
         try
         {
             var sim = new Sim(m);
@@ -196,6 +262,7 @@ public static class Explorer
                 var (task, body) = sim.Threads[i];
                 tasks[i] = m.K.Spawn(task, () => Guard(body));
             }
+            sched.Begin();
             foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
             m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
             m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail

@@ -1,59 +1,28 @@
-using Microsoft.Coyote;
-
 namespace InotifySim.Scenarios.Exploration;
 
-/// <summary>The Coyote exploration strategies the harness offers, by name.</summary>
+/// <summary>
+/// The sampling strategies of the harness-owned scheduler, by name. Each decides at the model's own
+/// scheduling points (see <see cref="InotifySim.Model.Kernel.Scheduler"/>), so they all share one trace
+/// format and strict replay. Bounded-exhaustive exploration is not a strategy but the <c>verify</c>
+/// command (<see cref="BoundedEnumerator"/>).
+/// </summary>
 public static class Strategies
 {
-    public sealed record StrategyInfo(string Name, string Description, bool TakesBound, uint DefaultBound);
+    public sealed record StrategyInfo(string Name, string Description, bool TakesBound, uint DefaultBound, uint MaxBound);
+
+    /// <summary>The default: the fastest to every known defect on the benchmark (docs/bench/results.md).</summary>
+    public const string Default = "probabilistic";
 
     public static readonly IReadOnlyList<StrategyInfo> All = new[]
     {
-        new StrategyInfo("random", "uniformly random scheduling decisions (Coyote's default)", false, 0),
-        new StrategyInfo("pct", "probabilistic concurrency testing: priority change points (bound = number of change points)", true, 3),
-        new StrategyInfo("prioritization", "random priorities with a bounded number of priority switches", true, 10),
-        new StrategyInfo("fair-prioritization", "prioritization followed by a fair random tail", true, 10),
-        new StrategyInfo("delay-bounding", "bounded number of delays of the scheduled operation", true, 10),
-        new StrategyInfo("pos", "partial-order sampling on top of random (read/write-aware scheduling points)", false, 0),
-        new StrategyInfo("qlearning", "reinforcement-learning guided scheduling (Q-learning)", false, 0),
-        new StrategyInfo("dfs", "exhaustive depth-first search of the schedule tree (terminates only for small scenarios)", false, 0),
-        new StrategyInfo("portfolio", "Coyote's portfolio: a mix of strategies across iterations", false, 0),
+        new StrategyInfo("random", "uniformly random choice among the runnable threads at every scheduling point", false, 0, 0),
+        new StrategyInfo("probabilistic", "the running thread goes on, and is preempted with probability 1/2^bound at each scheduling point (Coyote's 'probabilistic'; formerly misnamed 'pct' here)", true, 3, 30),
+        new StrategyInfo("pct", "PCT (Burckhardt et al., ASPLOS'10): random thread priorities, bound-1 priority change points among the schedule's steps; bound = the bug depth d", true, 3, 20),
     };
 
     public static StrategyInfo? Find(string name)
     {
         foreach (var s in All) if (s.Name == name) return s;
         return null;
-    }
-
-    /// <summary>
-    /// DFS and portfolio mode are internal in Coyote 1.7.11's Configuration (the CLI reaches
-    /// them); the harness calls them by reflection and fails clearly if they are gone.
-    /// </summary>
-    private static Configuration Internal(Configuration c, string method, params object[] args)
-    {
-        var mi = typeof(Configuration).GetMethod(method, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException($"this Coyote version has no Configuration.{method}");
-        return (Configuration)mi.Invoke(c, args)!;
-    }
-
-    /// <summary>Applies a strategy to a configuration; the bound is used by the strategies that take one.</summary>
-    public static Configuration Apply(Configuration c, string name, uint? bound)
-    {
-        var info = Find(name) ?? throw new ArgumentException($"unknown strategy '{name}' (strategies: {string.Join(", ", All.Select(s => s.Name))})");
-        uint b = bound ?? info.DefaultBound;
-        return name switch
-        {
-            "random" => c.WithRandomStrategy(),
-            "pct" => c.WithProbabilisticStrategy(b),
-            "prioritization" => c.WithPrioritizationStrategy(false, b),
-            "fair-prioritization" => c.WithPrioritizationStrategy(true, b),
-            "delay-bounding" => c.WithDelayBoundingStrategy(false, b),
-            "pos" => c.WithRandomStrategy().WithPartialOrderSamplingEnabled(true),
-            "qlearning" => c.WithQLearningStrategy(),
-            "dfs" => Internal(c, "WithDFSStrategy"),
-            "portfolio" => Internal(c, "WithPortfolioMode", true),
-            _ => throw new ArgumentException(name),
-        };
     }
 }

@@ -35,7 +35,7 @@ public static class DefectTraces
     };
 
     /// <summary>Finds, shrinks and writes traces/&lt;fix&gt;.json for the named fixes (all when empty).</summary>
-    public static void Generate(string dir, TextWriter log, IReadOnlyCollection<string> only, int findIterations = 3000, int seeds = 2, int shrinkIterations = 200)
+    public static void Generate(string dir, TextWriter log, IReadOnlyCollection<string> only, int findIterations = 3000, int shrinkBudget = 3000)
     {
         foreach (var (fixName, scenarios) in Table)
         {
@@ -61,7 +61,7 @@ public static class DefectTraces
                 log.WriteLine($"  {name}: {found.Summary}");
                 var first = TraceShrinker.Measure(TraceFile.FromHunt(fo!, found), s, key);
                 if (first is null) { log.WriteLine("  (found trace does not replay)"); }
-                best = TraceShrinker.Minimize(s, fixes, key, first, seeds, shrinkIterations, log);
+                best = TraceShrinker.Minimize(s, fixes, key, first, shrinkBudget, log);
                 if (best != null) break;
             }
             if (best is null)

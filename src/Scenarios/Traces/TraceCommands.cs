@@ -1,24 +1,26 @@
 namespace InotifySim.Scenarios.Traces;
 
 /// <summary>
-/// The trace commands the CLI calls. Exit codes: 0 the replay reproduced the recorded bug
-/// (shrink: a trace was written); 1 the replay diverged, ran clean or raised another bug;
-/// 2 bad input (unreadable, corrupted, wrong version, unknown scenario/fix/strategy, an
-/// unusable Coyote trace). Errors are one clear message on stderr, never a stack trace.
+/// The trace commands the CLI calls. Replay exit codes follow the tool's contract: 1 the replayed
+/// schedule raised a bug (the recorded one, or another: the message says which), 0 it ran clean to its
+/// end, 5 it diverged (the run left the recorded schedule: the model or the fix set changed, or the file
+/// was edited), 2 bad input (unreadable, corrupted, wrong version, unknown scenario/fix, malformed
+/// schedule). Shrink: 0 a trace was written, 1 the input does not reproduce, 2 bad input. Errors are one
+/// clear message on stderr, never a stack trace.
 /// </summary>
 public static class TraceCommands
 {
-    public const int Ok = 0, Mismatch = 1, BadInput = 2;
+    public const int Clean = 0, Ok = 0, Bug = 1, Mismatch = 1, BadInput = 2, Diverged = 5;
 
     /// <summary>Loads and replays a trace, prints the explanation; writes the HTML timeline when asked.</summary>
-    public static int Replay(string path, bool html, string? htmlOut, TextWriter stdout, TextWriter stderr)
+    public static int Replay(string path, bool html, string? htmlOut, TextWriter stdout, TextWriter stderr, InotifySim.Model.Fix? fixes = null)
     {
         TraceFile t;
         ReplayOutcome r;
         try
         {
             t = TraceFile.Load(path);
-            r = TraceReplayer.Replay(t, path);
+            r = TraceReplayer.Replay(t, path, fixes);
         }
         catch (TraceFormatException e)
         {
@@ -49,7 +51,12 @@ public static class TraceCommands
             }
         }
         else if (html || htmlOut != null) stderr.WriteLine("no timeline written: the replay raised no model report");
-        return r.Reproduced ? Ok : Mismatch;
+        return r.Status switch
+        {
+            ReplayStatus.Diverged => Diverged,
+            ReplayStatus.NoBug => Clean,
+            _ => Bug,
+        };
     }
 
     /// <summary>
@@ -57,9 +64,9 @@ public static class TraceCommands
     /// low-preemption schedules for the same bug (class + first function), writes the smallest.
     /// </summary>
     public static int Shrink(string path, string outPath, TextWriter stdout, TextWriter stderr) =>
-        Shrink(path, outPath, stdout, stderr, seeds: 3, iterations: 300);
+        Shrink(path, outPath, stdout, stderr, budget: 3000);
 
-    public static int Shrink(string path, string outPath, TextWriter stdout, TextWriter stderr, int seeds, int iterations)
+    public static int Shrink(string path, string outPath, TextWriter stdout, TextWriter stderr, int budget)
     {
         TraceFile t;
         Scenario scenario;
@@ -88,7 +95,7 @@ public static class TraceCommands
             return Mismatch;
         }
         stdout.WriteLine($"shrinking {path}: {key}; now {start.Value.size}");
-        var best = TraceShrinker.Minimize(scenario, t.FixSet(), key, start, seeds, iterations, stdout, t.Scenario == "script" ? t.Script : null)!.Value;
+        var best = TraceShrinker.Minimize(scenario, t.FixSet(), key, start, budget, stdout, t.Scenario == "script" ? t.Script : null, t.FaultInjection)!.Value;
         try { best.trace.Save(outPath); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -97,7 +104,7 @@ public static class TraceCommands
         }
         stdout.WriteLine(ReferenceEquals(best.trace, start.Value.trace)
             ? $"no smaller schedule found; wrote the original to {outPath}"
-            : $"shrunk to {best.size} ({best.trace.Scenario}, {best.trace.Strategy}{(best.trace.StrategyBound is null ? "" : "/" + best.trace.StrategyBound)}, seed {best.trace.Seed}); wrote {outPath}");
+            : $"shrunk to {best.size} ({best.trace.Scenario}, found by verify at schedule {best.trace.Iteration}); wrote {outPath}");
         return Ok;
     }
 

@@ -35,7 +35,10 @@ public sealed class TraceExplanation
     public required int ContextSwitches { get; init; }
     /// <summary>The scenario's threads that ran (the tasks of the threads' phase).</summary>
     public required int Threads { get; init; }
-    public required int CoyoteSteps { get; init; }
+    /// <summary>Branching decisions of the replayed run (not of the file).</summary>
+    public required int Decisions { get; init; }
+    /// <summary>Preemptions of the replayed run.</summary>
+    public required int Preemptions { get; init; }
     public required IReadOnlyList<(string Task, List<string> Locks)> HeldAtBug { get; init; }
 
     // Plumbing that every path walk or file open goes through: hidden unless the report names it.
@@ -59,17 +62,6 @@ public sealed class TraceExplanation
     {
         foreach (var p in s_plumbingTypes) if (text.StartsWith(p, StringComparison.Ordinal)) return true;
         return false;
-    }
-
-    /// <summary>The number of Coyote scheduling decisions recorded in a reproducible trace (its "Steps").</summary>
-    public static int CountCoyoteSteps(string coyoteTrace)
-    {
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(coyoteTrace);
-            return doc.RootElement.TryGetProperty("Steps", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.Array ? s.GetArrayLength() : 0;
-        }
-        catch (System.Text.Json.JsonException) { return 0; }
     }
 
     /// <summary>Context switches between the scenario's threads in a traced run (a measure of preemptions).</summary>
@@ -101,7 +93,7 @@ public sealed class TraceExplanation
         return (start, end);
     }
 
-    public static TraceExplanation Build(TraceFile trace, Report report, IReadOnlyList<TraceStep> log)
+    public static TraceExplanation Build(TraceFile trace, Report report, IReadOnlyList<TraceStep> log, int decisions = 0, int preemptions = 0)
     {
         var (start, threadsEnd) = Phases(log);
         int bugIndex = -1;
@@ -271,7 +263,8 @@ public sealed class TraceExplanation
             TraceEntries = log.Count,
             ContextSwitches = CountContextSwitches(log),
             Threads = log.Skip(start).Take(Math.Max(0, threadsEnd - start)).Select(x => x.Task).Where(x => x != "init/1").Distinct().Count(),
-            CoyoteSteps = CountCoyoteSteps(trace.CoyoteTrace),
+            Decisions = decisions,
+            Preemptions = preemptions,
             HeldAtBug = heldAtBugLocks,
         };
     }
@@ -345,7 +338,7 @@ public sealed class TraceExplanation
         sb.Append($"inotify-sim trace: {ScenarioLabel(t)} on {VariantName(t.FixSet())}\n");
         sb.Append($"bug:       [{Report.Class.Name()}] {Report.Title}\n");
         sb.Append($"functions: {string.Join(", ", Report.Functions)}\n");
-        sb.Append($"schedule:  {CoyoteSteps} Coyote scheduling steps, {KernelSteps} kernel steps, {Plural(ContextSwitches, "context switch", "context switches")} between {Plural(Threads, "thread", "threads")}\n");
+        sb.Append($"schedule:  {Plural(Decisions, "scheduling decision", "scheduling decisions")} ({Plural(Preemptions, "preemption", "preemptions")}), {KernelSteps} kernel steps, {Plural(ContextSwitches, "context switch", "context switches")} between {Plural(Threads, "thread", "threads")}\n");
         if (Focus.Count > 0) sb.Append($"objects:   {string.Join(", ", Focus)}\n");
         sb.Append('\n');
         if (Setup.Count > 0)

@@ -29,13 +29,14 @@ public sealed class TraceBug
 
 /// <summary>
 /// One self-contained failing-schedule file (JSON, stable key order, diff-friendly): what ran
-/// (scenario name or script text, fix set, strategy, seed), Coyote's reproducible trace, and
+/// (scenario name or script text, fix set, strategy, seed), the scheduler's decisions, and
 /// the bug report. <see cref="FormatVersion"/> guards the layout.
 /// </summary>
 public sealed class TraceFile
 {
     public const string FormatName = "inotify-sim-trace";
-    public const int FormatVersion = 1;
+    /// <summary>Version 2: the harness-owned scheduler's decisions ("schedule"); version 1 held a Coyote trace.</summary>
+    public const int FormatVersion = 2;
 
     [JsonPropertyName("format")] public string Format { get; set; } = FormatName;
     [JsonPropertyName("version")] public int Version { get; set; } = FormatVersion;
@@ -52,9 +53,19 @@ public sealed class TraceFile
     [JsonPropertyName("faultInjection")] public bool FaultInjection { get; set; }
     [JsonPropertyName("maxSteps")] public uint MaxSteps { get; set; }
     [JsonPropertyName("bug")] public TraceBug? Bug { get; set; }
-    /// <summary>A bug Coyote reported that is not a model report (harness error, hang).</summary>
+    /// <summary>A failure that is not a model report (a harness condition).</summary>
     [JsonPropertyName("otherBug")] public string? OtherBug { get; set; }
-    [JsonPropertyName("coyoteTrace")] public string CoyoteTrace { get; set; } = "";
+    /// <summary>The scenario's threads, by scheduler index.</summary>
+    [JsonPropertyName("threads")] public List<string> Threads { get; set; } = new();
+    /// <summary>Preemptions in the schedule (switches away from a thread that could still run).</summary>
+    [JsonPropertyName("preemptions")] public int Preemptions { get; set; }
+    /// <summary>
+    /// Every branching decision of the schedule, one per line: KIND THREAD OPTIONS CHOSEN SITE, where KIND is
+    /// start, point, block, exit or choice; THREAD the deciding thread's index (-1 at the start); OPTIONS the
+    /// runnable thread indices ("0,1") or, for a choice, "n=N"; CHOSEN the thread or value chosen; SITE the
+    /// kernel function (or the choice's name). Replay consumes exactly these, and checks every field.
+    /// </summary>
+    [JsonPropertyName("schedule")] public List<string> Schedule { get; set; } = new();
 
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -80,16 +91,73 @@ public sealed class TraceFile
         Script = script,
         Variant = Variants.Describe(o.Fixes),
         Fixes = FixNames(o.Fixes),
-        Strategy = o.Strategy,
-        StrategyBound = o.StrategyBound,
+        Strategy = o.PreemptionBound is null ? o.Strategy : "verify",
+        StrategyBound = o.PreemptionBound is int k ? (uint)k : o.StrategyBound,
         Seed = o.Seed,
         Iteration = r.BugIteration,
         FaultInjection = o.FaultInjection,
         MaxSteps = o.MaxSteps,
         Bug = r.Report is null ? null : TraceBug.From(r.Report),
         OtherBug = r.OtherBug,
-        CoyoteTrace = r.CoyoteTrace ?? "",
+        Threads = r.ThreadNames.ToList(),
+        Preemptions = r.Preemptions,
+        Schedule = r.Schedule.Select(FormatStep).ToList(),
     };
+
+    public static string FormatStep(Decision d) =>
+        $"{d.Kind.ToString().ToLowerInvariant()} {d.Current} {(d.Kind == DecisionKind.Choice ? "n=" + d.Options : string.Join(",", ThreadSet.Members(d.Options)))} {d.Chosen} {d.Site}";
+
+    private static readonly System.Text.RegularExpressions.Regex s_step = new(
+        @"^(start|point|block|exit|choice) (-1|[0-9]|[1-5][0-9]|6[0-3]) (n=([2-9]|[1-5][0-9]|6[0-4])|(?:[0-9]|[1-5][0-9]|6[0-3])(?:,(?:[0-9]|[1-5][0-9]|6[0-3]))+) ([0-9]|[1-5][0-9]|6[0-3]) ([\x21-\x7e][\x20-\x7e]*)$",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>Parses one "schedule" line; throws naming the step when it is malformed.</summary>
+    public static Decision ParseStep(string? line, int index, string name)
+    {
+        var m = line is null ? null : s_step.Match(line);
+        if (m is null || !m.Success)
+            throw new TraceFormatException($"{name}: \"schedule\" step {index + 1} is malformed: {Quote(line)} (expected KIND THREAD OPTIONS CHOSEN SITE)");
+        var kind = m.Groups[1].Value switch
+        {
+            "start" => DecisionKind.Start, "point" => DecisionKind.Point, "block" => DecisionKind.Block,
+            "exit" => DecisionKind.Exit, _ => DecisionKind.Choice,
+        };
+        int current = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int chosen = int.Parse(m.Groups[5].Value, System.Globalization.CultureInfo.InvariantCulture);
+        ulong options;
+        bool isChoice = m.Groups[3].Value.StartsWith("n=", StringComparison.Ordinal);
+        if (isChoice != (kind == DecisionKind.Choice))
+            throw new TraceFormatException($"{name}: \"schedule\" step {index + 1}: {(isChoice ? "only a choice has n=N options" : "a choice needs n=N options")}: {Quote(line)}");
+        if (isChoice)
+        {
+            options = ulong.Parse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture);
+            if ((ulong)chosen >= options) throw new TraceFormatException($"{name}: \"schedule\" step {index + 1}: value {chosen} is not below n={options}");
+        }
+        else
+        {
+            options = 0;
+            int last = -1;
+            foreach (var part in m.Groups[3].Value.Split(','))
+            {
+                int t = int.Parse(part, System.Globalization.CultureInfo.InvariantCulture);
+                if (t <= last) throw new TraceFormatException($"{name}: \"schedule\" step {index + 1}: thread indices must ascend: {Quote(line)}");
+                last = t;
+                options |= 1UL << t;
+            }
+            if (!ThreadSet.Has(options, chosen)) throw new TraceFormatException($"{name}: \"schedule\" step {index + 1}: thread {chosen} is not among the runnable threads: {Quote(line)}");
+        }
+        return new Decision(kind, options, chosen, current, m.Groups[6].Value);
+    }
+
+    private static string Quote(string? s) => s is null ? "null" : "'" + (s.Length > 80 ? s[..80] + "..." : s) + "'";
+
+    /// <summary>The recorded decisions (validated by <see cref="Parse"/>).</summary>
+    public List<Decision> Decisions(string name = "trace")
+    {
+        var list = new List<Decision>(Schedule.Count);
+        for (int i = 0; i < Schedule.Count; i++) list.Add(ParseStep(Schedule[i], i, name));
+        return list;
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, s_json) + "\n";
 
@@ -124,8 +192,15 @@ public sealed class TraceFile
         if (t.Version != FormatVersion) throw new TraceFormatException($"{name}: format version {t.Version} is not supported (this build reads version {FormatVersion})");
         if (string.IsNullOrEmpty(t.Scenario)) throw new TraceFormatException($"{name}: \"scenario\" is missing");
         if (t.Scenario == "script" && string.IsNullOrEmpty(t.Script)) throw new TraceFormatException($"{name}: scenario is \"script\" but \"script\" is missing");
-        if (string.IsNullOrEmpty(t.CoyoteTrace)) throw new TraceFormatException($"{name}: \"coyoteTrace\" is missing");
-        if (Strategies.Find(t.Strategy) is null) throw new TraceFormatException($"{name}: unknown strategy '{t.Strategy}'");
+        if (t.Schedule is null) throw new TraceFormatException($"{name}: \"schedule\" is missing");
+        if (t.Threads is null || t.Threads.Any(x => x is null)) throw new TraceFormatException($"{name}: \"threads\" is missing or holds null");
+        if (t.Fixes is null || t.Fixes.Any(x => x is null)) throw new TraceFormatException($"{name}: \"fixes\" is missing or holds null");
+        if (t.Bug != null && (t.Bug.Functions is null || t.Bug.Threads is null || t.Bug.Objects is null || t.Bug.Class is null || t.Bug.Title is null))
+            throw new TraceFormatException($"{name}: \"bug\" has a null field");
+        var decisions = t.Decisions(name);
+        int pre = decisions.Count(d => d.IsPreemption);
+        if (pre != t.Preemptions) throw new TraceFormatException($"{name}: \"preemptions\" is {t.Preemptions} but the schedule has {pre}");
+        if (t.Strategy != "verify" && Strategies.Find(t.Strategy) is null) throw new TraceFormatException($"{name}: unknown strategy '{t.Strategy}'");
         var fixes = t.FixSet();
         var err = Variants.Validate(fixes);
         if (err != null) throw new TraceFormatException($"{name}: {err}");

@@ -59,7 +59,7 @@ public static class TraceHtml
         sb.Append($"<h1>{E(x.Report.Title)}</h1>\n");
         sb.Append($"<p class=\"meta\"><b>scenario</b>{E(TraceExplanation.ScenarioLabel(x.Trace))} on {E(TraceExplanation.VariantName(x.Trace.FixSet()))}</p>\n");
         sb.Append($"<p class=\"meta\"><b>bug</b>[{E(x.Report.Class.Name())}] in {E(string.Join(", ", x.Report.Functions))}</p>\n");
-        sb.Append($"<p class=\"meta\"><b>schedule</b>{x.CoyoteSteps} Coyote steps, {x.KernelSteps} kernel steps, {x.ContextSwitches} context switches; {x.Rows.Count} of {x.TraceEntries} trace steps shown</p>\n");
+        sb.Append($"<p class=\"meta\"><b>schedule</b>{x.Decisions} scheduling decisions ({x.Preemptions} preemptions), {x.KernelSteps} kernel steps, {x.ContextSwitches} context switches; {x.Rows.Count} of {x.TraceEntries} trace steps shown</p>\n");
         if (x.Focus.Count > 0) sb.Append($"<p class=\"meta\"><b>objects</b>{E(string.Join(", ", x.Focus))}</p>\n");
         if (lockColor.Count > 0)
         {

@@ -1,6 +1,5 @@
 using System.Reflection;
-using System.Text.Json;
-using System.Text.RegularExpressions;
+using InotifySim.Model;
 using InotifySim.Model.Kernel;
 using InotifySim.Scenarios.Catalog;
 using InotifySim.Scenarios.Exploration;
@@ -33,7 +32,7 @@ public sealed class ReplayOutcome
 
     /// <summary>The explanation of the replayed bug (null when no model report fired).</summary>
     public TraceExplanation? Explain() =>
-        Result?.Report is null ? null : TraceExplanation.Build(Trace, Result.Report, Log);
+        Result?.Report is null ? null : TraceExplanation.Build(Trace, Result.Report, Log, Result.Schedule.Count, Result.Preemptions);
 }
 
 /// <summary>Replays trace files deterministically under Coyote and compares the bug with the recorded one.</summary>
@@ -87,54 +86,27 @@ public static class TraceReplayer
             ?? throw new TraceFormatException($"{name}: unknown scenario '{t.Scenario}' (scenarios: {string.Join(", ", ScenarioCatalog.All.Select(s => s.Name))}, workload:threads=N,ops=M, script)");
     }
 
-    private static readonly Regex s_step = new(@"^[a-z]+\([^()]*\)(,[a-z]+\([^()]*\))*$", RegexOptions.CultureInvariant);
-
-    /// <summary>Checks that "coyoteTrace" is a Coyote reproducible trace; throws naming the problem.</summary>
-    public static void ValidateCoyoteTrace(TraceFile t, string name = "trace")
-    {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(t.CoyoteTrace); }
-        catch (JsonException e)
-        {
-            throw new TraceFormatException($"{name}: \"coyoteTrace\" is not a Coyote reproducible trace (invalid JSON: {e.Message.Split('.')[0]})");
-        }
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("Steps", out var steps) || steps.ValueKind != JsonValueKind.Array)
-                throw new TraceFormatException($"{name}: \"coyoteTrace\" has no \"Steps\" array");
-            if (!root.TryGetProperty("Settings", out var settings) || settings.ValueKind != JsonValueKind.Object)
-                throw new TraceFormatException($"{name}: \"coyoteTrace\" has no \"Settings\" object");
-            int i = 0;
-            foreach (var s in steps.EnumerateArray())
-            {
-                i++;
-                if (s.ValueKind != JsonValueKind.String || !s_step.IsMatch(s.GetString()!))
-                    throw new TraceFormatException($"{name}: \"coyoteTrace\" step {i} is malformed: {s.GetRawText()}");
-            }
-            if (i == 0) throw new TraceFormatException($"{name}: \"coyoteTrace\" has no steps");
-        }
-    }
-
     /// <summary>
-    /// Replays a loaded trace with kernel tracing on. Bad input (unknown scenario, unusable
-    /// Coyote trace) throws <see cref="TraceFormatException"/>; everything else is an outcome.
+    /// Replays a loaded trace with kernel tracing on: strictly, consuming exactly the recorded decisions.
+    /// <paramref name="fixes"/> replays the schedule against another fix set (does a fix kill the bug?).
+    /// Bad input (unknown scenario, malformed schedule) throws <see cref="TraceFormatException"/>;
+    /// everything else is an outcome.
     /// </summary>
-    public static ReplayOutcome Replay(TraceFile t, string name = "trace")
+    public static ReplayOutcome Replay(TraceFile t, string name = "trace", Fix? fixes = null)
     {
         var scenario = ResolveScenario(t, name);
-        ValidateCoyoteTrace(t, name);
+        var decisions = t.Decisions(name);
         var o = new HuntOptions
         {
             Scenario = scenario,
-            Fixes = t.FixSet(),
+            Fixes = fixes ?? t.FixSet(),
             Strategy = t.Strategy,
             StrategyBound = t.StrategyBound,
             Seed = t.Seed,
             Iterations = 1,
             FaultInjection = t.FaultInjection,
             MaxSteps = t.MaxSteps == 0 ? 5000 : t.MaxSteps,
-            ReplayTrace = t.CoyoteTrace,
+            Replay = decisions,
             Tracing = true,
         };
         HuntResult r;
@@ -143,7 +115,7 @@ public static class TraceReplayer
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var inner = e is TargetInvocationException or AggregateException && e.InnerException != null ? e.InnerException! : e;
-            throw new TraceFormatException($"{name}: Coyote cannot replay \"coyoteTrace\": {FirstLine(inner.Message)}");
+            throw new TraceFormatException($"{name}: the schedule cannot be replayed: {FirstLine(inner.Message)}");
         }
         var log = r.LastMachine?.K.TraceLog ?? (IReadOnlyList<TraceStep>)Array.Empty<TraceStep>();
         if (Environment.GetEnvironmentVariable("INOTIFY_SIM_COYOTE_LOG") == "1") Console.Error.Write(engineLog);
@@ -159,26 +131,25 @@ public static class TraceReplayer
     private static ReplayOutcome Judge(TraceFile t, HuntResult r, IReadOnlyList<TraceStep> log)
     {
         string where = log.Count > 0 ? $" (the replay stopped at kernel step {log[^1].Seq} in {log[^1].Task}: {log[^1].Function})" : "";
-        if (r.ReplayError != null)
+        if (!t.Threads.SequenceEqual(r.ThreadNames))
         {
             return new ReplayOutcome
             {
                 Status = ReplayStatus.Diverged, Trace = t, Result = r, Log = log,
-                Message = $"the recorded schedule no longer applies to the model: Coyote: {CoyoteError(r.ReplayError)}{where}",
+                Message = $"the recorded schedule does not belong to this scenario: the trace names threads [{string.Join(", ", t.Threads)}], the scenario runs [{string.Join(", ", r.ThreadNames)}]",
+            };
+        }
+        if (r.Diverged != null)
+        {
+            return new ReplayOutcome
+            {
+                Status = ReplayStatus.Diverged, Trace = t, Result = r, Log = log,
+                Message = $"the run left the recorded schedule: {r.Diverged}{where}",
             };
         }
         if (r.BugFound && r.Report is null)
         {
             var other = r.OtherBug ?? "";
-            if (other.Contains("not reproducible", StringComparison.OrdinalIgnoreCase) || other.Contains("replay", StringComparison.OrdinalIgnoreCase)
-                || other.Contains("trace", StringComparison.OrdinalIgnoreCase))
-            {
-                return new ReplayOutcome
-                {
-                    Status = ReplayStatus.Diverged, Trace = t, Result = r, Log = log,
-                    Message = $"the recorded schedule no longer applies to the model: {other.Trim()}{where}",
-                };
-            }
             if (t.OtherBug != null && t.Bug is null && Normalize(other) == Normalize(t.OtherBug))
             {
                 return new ReplayOutcome { Status = ReplayStatus.Reproduced, Trace = t, Result = r, Log = log, Message = $"reproduced: [harness] {FirstLine(other)}" };
@@ -189,21 +160,12 @@ public static class TraceReplayer
                 Message = $"the replay raised a harness error instead of the recorded bug: {other.Trim()}{where}",
             };
         }
-        int recorded = TraceExplanation.CountCoyoteSteps(t.CoyoteTrace);
-        if (!r.BugFound && r.ScheduledSteps > recorded)
-        {
-            return new ReplayOutcome
-            {
-                Status = ReplayStatus.Diverged, Trace = t, Result = r, Log = log,
-                Message = $"the recorded schedule no longer applies to the model: it has {recorded} scheduling steps, but the run went on past step {recorded} (it took {r.ScheduledSteps}) and ended without the bug{where}",
-            };
-        }
         if (!r.BugFound)
         {
             return new ReplayOutcome
             {
                 Status = ReplayStatus.NoBug, Trace = t, Result = r, Log = log,
-                Message = "the replay ran to the end without a bug: the recorded schedule no longer reaches it (the model changed?)" + where,
+                Message = $"the recorded schedule ran to its end ({r.Schedule.Count} decisions, {r.Preemptions} preemptions) without a bug" + where,
             };
         }
         var got = r.Report!;
@@ -227,10 +189,6 @@ public static class TraceReplayer
             Message = "the replay raised a different bug:\n  " + string.Join("\n  ", diffs),
         };
     }
-
-    /// <summary>Coyote's replay error without the stack trace it carries.</summary>
-    private static string CoyoteError(string text) =>
-        string.Join(" ", text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("at ", StringComparison.Ordinal)));
 
     private static string Normalize(string s) => FirstLine(s);
 }

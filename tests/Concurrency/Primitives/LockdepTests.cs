@@ -316,7 +316,7 @@ public class LockdepTests
         var waiter = k.NewTask("waiter", 0);
         k.Spawn(holder, () => { using var f = k.Fn("hold"); a.mutex_lock(); });
         var r = Seq.ExpectBug(k, () => k.Spawn(waiter, () => { using var f = k.Fn("wait_for_it"); a.mutex_lock(); }));
-        Assert.Equal(BugClass.Deadlock, r.Class);
+        Assert.Equal(BugClass.HungTask, r.Class);
         Assert.Contains($"task {waiter.Name} blocked forever in wait_for_it", r.Title);
         Assert.Equal(new[] { waiter.Name }, r.Threads);
     }

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using InotifySim.Model;
+using InotifySim.Scenarios.Exploration;
+
+namespace InotifySim.Scenarios.Cli;
+
+/// <summary>
+/// <c>verify</c>: every schedule with at most K preemptions, fewest first (<see cref="Verifier"/>).
+/// Exit codes: 0 exhausted and clean, 1 a bug, 2 usage, 4 a budget ran out (or a schedule was cut by
+/// --max-steps) before the tree was exhausted: no bug, but no proof either.
+/// </summary>
+public static class VerifyCommand
+{
+    internal static readonly string[] Valued = { "scenario", "variant", "with", "without", "preemptions", "jobs", "shard", "json", "coverage", "max-schedules", "time", "max-steps" };
+    internal static readonly string[] Flags = { "fault-injection" };
+
+    public static int Run(ParsedArgs a, TextWriter stdout, TextWriter stderr)
+    {
+        a.ExpectPositionals(0, 0, "inotify-sim verify --scenario NAME|all --preemptions K [--variant rfc|fixed] ...");
+        var scenarioArg = a.Get("scenario") ?? throw new UsageException("verify: --scenario is required (a name from 'inotify-sim list', all, workload[:threads=N,ops=M] or FILE.isim)");
+        var (scenarios, scripts) = HuntCommand.ResolveScenarios(scenarioArg);
+        var fixes = CliMain.ParseFixes(a, "verify");
+        int k = (int)(a.GetLong("preemptions", 0, 10) ?? throw new UsageException("verify: --preemptions K is required (0 to 10)"));
+        int jobs = (int)(a.GetLong("jobs", 1, 1024) ?? Environment.ProcessorCount);
+        (int, int)? shard = null;
+        if (a.Get("shard") is { } sh)
+        {
+            shard = HuntSummary.ParseShard(sh) ?? throw new UsageException($"verify: bad --shard '{sh}' (expected i/n with 1 <= i <= n, e.g. 2/4)");
+            if (!a.Has("jobs")) throw new UsageException("verify: --shard needs an explicit --jobs N (every shard must split the tree into the same parts)");
+        }
+        long max = a.GetLong("max-schedules", 1, int.MaxValue) ?? 0;
+        double? time = a.GetSeconds("time");
+        uint maxSteps = (uint)(a.GetLong("max-steps", 10, 10_000_000) ?? 5000);
+        string? json = a.Get("json");
+        string? coverage = a.Get("coverage");
+        foreach (var s in scripts) s.CheckSetup(fixes);
+        var plan = new VerifyPlan
+        {
+            Scenarios = scenarios, Fixes = fixes, Preemptions = k, Jobs = jobs, Shard = shard, MaxSchedules = max,
+            TimeSeconds = time, MaxSteps = maxSteps, FaultInjection = a.Has("fault-injection"), CollectCoverage = coverage != null,
+        };
+        stdout.WriteLine($"verify: {scenarios.Count} scenario(s), {Variants.Describe(fixes)}, every schedule with at most {k} preemption{(k == 1 ? "" : "s")}, {jobs} part(s)/job(s)" +
+                         (shard is { } s2 ? $", shard {s2.Item1}/{s2.Item2}" : "") + (max > 0 ? $", at most {max} schedules per part" : "") + (time is double t ? $", time budget {t:0.#} s" : ""));
+        var results = Verifier.Run(plan, line => stderr.WriteLine(line));
+        foreach (var r in results) stdout.Write(Verifier.Render(r));
+        int code = Verifier.ExitCode(results);
+        stdout.WriteLine(code switch
+        {
+            Verifier.ExitClean => $"verify: VERIFIED up to {k} preemption{(k == 1 ? "" : "s")}: every scenario's schedule tree exhausted, 0 bugs ({results.Sum(r => r.Schedules):N0} schedules)",
+            Verifier.ExitBug => $"verify: {results.Count(r => r.Bug != null)} scenario(s) with a bug",
+            _ => $"verify: NOT VERIFIED: {results.Count(r => !r.Exhausted)} scenario(s) not exhausted (no bug found, but no proof either)",
+        });
+        var total = new Coverage();
+        if (coverage != null)
+        {
+            foreach (var r in results) total.Merge(r.Coverage!);
+            stdout.Write(total.Render(fixes));
+        }
+        if (json != null)
+        {
+            var o = new JsonObject
+            {
+                ["command"] = "verify",
+                ["variant"] = Variants.Describe(fixes),
+                ["preemptions"] = k,
+                ["jobs"] = jobs,
+                ["shard"] = shard is { } s3 ? $"{s3.Item1}/{s3.Item2}" : null,
+                ["maxSteps"] = maxSteps,
+                ["faultInjection"] = plan.FaultInjection,
+                ["scenarios"] = new JsonArray(results.Select(r => (JsonNode)Verifier.ToJson(r)).ToArray()),
+                ["exitCode"] = code,
+            };
+            File.WriteAllText(json, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        }
+        if (coverage != null)
+        {
+            var o = total.ToJson(fixes);
+            o["scenarios"] = new JsonObject(results.Select(r => KeyValuePair.Create(r.Scenario.Name, (JsonNode?)r.Coverage!.ToJson(fixes))));
+            File.WriteAllText(coverage, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        }
+        return code;
+    }
+}
