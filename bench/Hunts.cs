@@ -103,7 +103,7 @@ public static class Hunter
     {
         var sc = ScenarioCatalog.Find(cell.Defect.Scenario) ?? throw new InvalidOperationException("no scenario " + cell.Defect.Scenario);
         var fixes = Variants.ForDefect(cell.Defect.Flag);
-        int cap = cell.Strategy.Name == "dfs" ? plan.DfsCap : plan.Cap;
+        int cap = cell.Strategy.Name == "verify" ? plan.DfsCap : plan.Cap;
         for (int j = 0; j < cell.SeedsPlanned; j++)
         {
             uint seed = HuntPlan.SeedOf(j);
@@ -121,8 +121,9 @@ public static class Hunter
             {
                 Scenario = sc,
                 Fixes = fixes,
-                Strategy = cell.Strategy.Name,
-                StrategyBound = cell.Strategy.Bound,
+                Strategy = cell.Strategy.Name == "verify" ? Strategies.Default : cell.Strategy.Name,
+                StrategyBound = cell.Strategy.Name == "verify" ? null : cell.Strategy.Bound,
+                PreemptionBound = cell.Strategy.Name == "verify" ? (int?)cell.Strategy.Bound : null,
                 Iterations = cap,
                 Seed = seed,
                 FaultInjection = cell.Defect.Faults,

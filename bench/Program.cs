@@ -103,14 +103,13 @@ public sealed class Options
     public static readonly IReadOnlyList<StrategySpec> AllStrategies = new StrategySpec[]
     {
         new("random", "random", null),
-        new("pct:1", "pct", 1),
+        new("probabilistic:1", "probabilistic", 1),
+        new("probabilistic:3", "probabilistic", 3),
+        new("probabilistic:5", "probabilistic", 5),
+        new("pct:2", "pct", 2),
         new("pct:3", "pct", 3),
-        new("pct:10", "pct", 10),
-        new("prioritization", "prioritization", 10),
-        new("pos", "pos", null),
-        new("qlearning", "qlearning", null),
-        new("portfolio", "portfolio", null),
-        new("dfs", "dfs", null, Seeded: false),
+        new("pct:5", "pct", 5),
+        new("verify:3", "verify", 3, Seeded: false),
     };
 
     public static Options? Parse(string[] args)

@@ -65,7 +65,7 @@ public sealed class TraceFile
     /// runnable thread indices ("0,1") or, for a choice, "n=N"; CHOSEN the thread or value chosen; SITE the
     /// kernel function (or the choice's name). Replay consumes exactly these, and checks every field.
     /// </summary>
-    [JsonPropertyName("schedule")] public List<string> Schedule { get; set; } = new();
+    [JsonPropertyName("schedule")] public List<string>? Schedule { get; set; }
 
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -154,6 +154,7 @@ public sealed class TraceFile
     /// <summary>The recorded decisions (validated by <see cref="Parse"/>).</summary>
     public List<Decision> Decisions(string name = "trace")
     {
+        if (Schedule is null) throw new TraceFormatException($"{name}: \"schedule\" is missing");
         var list = new List<Decision>(Schedule.Count);
         for (int i = 0; i < Schedule.Count; i++) list.Add(ParseStep(Schedule[i], i, name));
         return list;

@@ -1,3 +1,5 @@
+using InotifySim.Model.Kernel;
+using InotifySim.Scenarios.Exploration;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using InotifySim.Scenarios.Traces;
@@ -55,7 +57,7 @@ public class TraceCommandTests : IDisposable
     {
         var html = Path.Combine(_dir, "t.html");
         var r = Replay(Path.Combine(Approvals.TracesDir, Base + ".json"), html);
-        Assert.True(r.code == 0, r.stderr);
+        Assert.True(r.code == TraceCommands.Bug, r.stderr);
         Assert.Contains("reproduced: [null-dereference]", r.stdout);
         Assert.Contains("!!", r.stdout);
         var page = File.ReadAllText(html);
@@ -117,16 +119,28 @@ public class TraceCommandTests : IDisposable
         AssertBadInput(Replay(Write("cls.json", Edit(n => n["bug"]!["class"] = "gremlins"))), "unknown bug class 'gremlins'");
 
     [Fact]
-    public void Missing_coyote_trace_is_bad_input() =>
-        AssertBadInput(Replay(Write("nocoyote.json", Edit(n => n.Remove("coyoteTrace")))), "\"coyoteTrace\" is missing");
+    public void Missing_schedule_is_bad_input() =>
+        AssertBadInput(Replay(Write("nosched.json", Edit(n => n.Remove("schedule")))), "\"schedule\" is missing");
 
     [Fact]
-    public void Coyote_trace_that_is_not_json_is_bad_input() =>
-        AssertBadInput(Replay(Write("cjson.json", Edit(n => n["coyoteTrace"] = "{ \"Steps\": [ \"op(0:1)\", "))), "\"coyoteTrace\" is not a Coyote reproducible trace");
+    public void Null_fixes_is_bad_input() =>
+        AssertBadInput(Replay(Write("nullfix.json", Edit(n => n["fixes"] = null))), "\"fixes\" is missing or holds null");
 
     [Fact]
-    public void Coyote_trace_with_a_malformed_step_is_bad_input() =>
-        AssertBadInput(Replay(Write("cstep.json", EditSteps(s => s[3] = "garbage"))), "\"coyoteTrace\" step 4 is malformed");
+    public void A_version_1_coyote_trace_is_bad_input() =>
+        AssertBadInput(Replay(Write("v1.json", Edit(n => n["version"] = 1))), "format version 1 is not supported");
+
+    [Fact]
+    public void Schedule_with_a_malformed_step_is_bad_input() =>
+        AssertBadInput(Replay(Write("cstep.json", EditSteps(s => s[3] = "garbage"))), "\"schedule\" step 4 is malformed");
+
+    [Fact]
+    public void Schedule_choosing_a_thread_that_is_not_runnable_is_bad_input() =>
+        AssertBadInput(Replay(Write("notrun.json", EditSteps(s => s[1] = "point 0 0,1 7 sys_inotify_rm_watch"))), "thread 7 is not among the runnable threads");
+
+    [Fact]
+    public void Preemption_count_that_disagrees_with_the_schedule_is_bad_input() =>
+        AssertBadInput(Replay(Write("pre.json", Edit(n => n["preemptions"] = 9))), "\"preemptions\" is 9 but the schedule has");
 
     [Fact]
     public void Script_trace_that_does_not_resolve_is_bad_input() =>
@@ -136,38 +150,109 @@ public class TraceCommandTests : IDisposable
             n["script"] = "%%% this is not a scenario script %%%";
         }))), "script");
 
-    private static string EditSteps(Action<JsonArray> edit) => Edit(n =>
+    private static string EditSteps(Action<JsonArray> edit) => Edit(n => edit(n["schedule"]!.AsArray()));
+
+    private static int Preemptions(JsonArray s) =>
+        s.Select(x => TraceFile.ParseStep(x!.GetValue<string>(), 0, "t")).Count(d => d.IsPreemption);
+
+    private static string EditSchedule(Action<JsonArray> edit) => Edit(n =>
     {
-        var ct = JsonNode.Parse(n["coyoteTrace"]!.GetValue<string>())!.AsObject();
-        edit(ct["Steps"]!.AsArray());
-        n["coyoteTrace"] = ct.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        var s = n["schedule"]!.AsArray();
+        edit(s);
+        n["preemptions"] = Preemptions(s);
     });
 
     [Fact]
-    public void Hand_edited_schedule_diverges_and_names_the_step()
+    public void Hand_edited_decision_diverges_and_names_the_step()
     {
-        // point a scheduling decision at an operation that does not exist
-        var text = EditSteps(s =>
+        // make the first decision that continues a thread preempt it instead: the run then reaches other decisions
+        int step = 0;
+        var r = Replay(Write("diverge.json", EditSchedule(s =>
         {
-            int i = Enumerable.Range(0, s.Count).First(k => s[k]!.GetValue<string>() != s[0]!.GetValue<string>());
-            var parts = s[i]!.GetValue<string>().Split(',');
-            s[i] = $"{parts[0]},{parts[1]},next(99:1)";
-        });
-        var r = Replay(Write("diverge.json", text));
-        Assert.True(r.code == 1, $"exit {r.code}: {r.stderr}");
+            for (int i = 0; i < s.Count; i++)
+            {
+                var d = TraceFile.ParseStep(s[i]!.GetValue<string>(), i, "t");
+                if (d.Kind != DecisionKind.Point || d.IsPreemption) continue;
+                int other = ThreadSet.Members(d.Options).First(t => t != d.Current);
+                s[i] = TraceFile.FormatStep(d with { Chosen = other });
+                step = i + 1;
+                break;
+            }
+        })));
+        Assert.True(r.code == TraceCommands.Diverged, $"exit {r.code}: {r.stderr}");
         Assert.Contains("replay diverged", r.stderr);
-        Assert.Contains("not reproducible at execution step", r.stderr);
+        Assert.Contains($"step {step + 1}", r.stderr);
         Assert.DoesNotContain("   at ", r.stderr);
     }
 
     [Fact]
-    public void Truncated_schedule_diverges()
+    public void Edited_site_of_a_decision_diverges()
+    {
+        var r = Replay(Write("site.json", EditSteps(s => s[2] = s[2]!.GetValue<string>() + "_edited")));
+        Assert.True(r.code == TraceCommands.Diverged, $"exit {r.code}: {r.stderr}");
+        Assert.Contains("step 3: recorded", r.stderr);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(2)]
+    public void Truncated_schedule_diverges(int divisor)
     {
         int keep = 0;
-        var r = Replay(Write("short.json", EditSteps(s => { keep = s.Count / 2; while (s.Count > keep) s.RemoveAt(s.Count - 1); })));
-        Assert.True(r.code == 1, $"exit {r.code}: {r.stderr}");
+        var r = Replay(Write("short.json", EditSchedule(s => { keep = s.Count / divisor; while (s.Count > keep) s.RemoveAt(s.Count - 1); })));
+        Assert.True(r.code == TraceCommands.Diverged, $"exit {r.code}: {r.stderr}");
         Assert.Contains("replay diverged", r.stderr);
-        Assert.Contains($"{keep} scheduling steps", r.stderr);
+        Assert.Contains($"more decisions than the {keep} recorded", r.stderr);
+    }
+
+    [Fact]
+    public void Extended_schedule_diverges()
+    {
+        var r = Replay(Write("long.json", EditSchedule(s => s.Add(s[^1]!.GetValue<string>()))));
+        Assert.True(r.code == TraceCommands.Diverged, $"exit {r.code}: {r.stderr}");
+        Assert.Contains("recorded decisions", r.stderr);
+    }
+
+    [Fact]
+    public void A_schedule_taken_from_another_trace_diverges()
+    {
+        var other = JsonNode.Parse(File.ReadAllText(Path.Combine(Approvals.TracesDir, "destroy-recheck.json")))!.AsObject();
+        var r = Replay(Write("swap.json", Edit(n =>
+        {
+            n["schedule"] = other["schedule"]!.DeepClone();
+            n["preemptions"] = other["preemptions"]!.DeepClone();
+        })));
+        Assert.True(r.code == TraceCommands.Diverged, $"exit {r.code}: {r.stderr}");
+        Assert.Contains("replay diverged", r.stderr);
+    }
+
+    [Fact]
+    public void Every_single_decision_edit_is_noticed()
+    {
+        // each decision changed to another runnable thread (or value) must diverge or be refused: never "reproduced"
+        var steps = JsonNode.Parse(BaseText)!["schedule"]!.AsArray();
+        int tried = 0;
+        for (int i = 0; i < steps.Count; i++)
+        {
+            var d = TraceFile.ParseStep(steps[i]!.GetValue<string>(), i, "t");
+            var alts = d.Kind == DecisionKind.Choice ? Enumerable.Range(0, (int)d.Options).Where(v => v != d.Chosen) : ThreadSet.Members(d.Options).Where(t => t != d.Chosen);
+            foreach (var a in alts.Take(1))
+            {
+                var r = Replay(Write($"e{i}.json", EditSchedule(s => s[i] = TraceFile.FormatStep(d with { Chosen = a }))));
+                Assert.True(r.code is TraceCommands.Diverged or 2, $"step {i + 1} edited to {a}: exit {r.code}: {r.stdout}{r.stderr}");
+                tried++;
+            }
+        }
+        Assert.True(tried >= 5, $"only {tried} edits tried");
+    }
+
+    [Fact]
+    public void Replay_against_the_fix_kills_the_bug_or_says_the_schedule_no_longer_applies()
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = TraceCommands.Replay(Path.Combine(Approvals.TracesDir, Base + ".json"), false, null, o, e, InotifySim.Model.Fix.All);
+        Assert.True(code is TraceCommands.Clean or TraceCommands.Diverged, $"exit {code}: {o}{e}");
     }
 
     [Fact]
