@@ -87,7 +87,7 @@ public sealed class CliTests : IDisposable
     {
         var r = Run("list");
         Assert.True(r.Code == 0, r.ToString());
-        foreach (var s in new[] { "scenarios:", "rm-vs-death", "workload", "variants:", "rfc", "fixed", "fixes:", "ev-mutex-unlock", "[requires: watch-destroy-op]", "source:", "strategies:", "pct", "dfs" })
+        foreach (var s in new[] { "scenarios:", "rm-vs-death", "workload", "variants:", "rfc", "fixed", "fixes:", "ev-mutex-unlock", "[requires: watch-destroy-op]", "source:", "strategies:", "pct", "probabilistic" })
             Assert.Contains(s, r.Out);
         var fixes = Run("list", "fixes");
         Assert.Equal(0, fixes.Code);

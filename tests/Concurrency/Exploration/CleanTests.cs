@@ -37,9 +37,7 @@ public class CleanTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("pct")]
-    [InlineData("prioritization")]
-    [InlineData("pos")]
-    [InlineData("qlearning")]
+    [InlineData("random")]
     public void FixedRunsCleanUnderOtherStrategies(string strategy)
     {
         int budget = Math.Max(50, Budget.Schedules / 5);

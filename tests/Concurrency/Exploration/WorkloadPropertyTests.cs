@@ -22,7 +22,7 @@ public sealed record WorkloadShape(int Threads, int Ops, uint Seed)
 /// </summary>
 public class WorkloadPropertyTests(ITestOutputHelper output)
 {
-    private const int SchedulesPerShape = 400;
+    private const int SchedulesPerShape = 1500;
 
     private static Gen<WorkloadShape> Shapes =>
         from t in Gen.Choose(1, 3)
