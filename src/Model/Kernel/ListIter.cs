@@ -8,12 +8,13 @@ namespace InotifySim.Model.Kernel;
 /// </summary>
 public static class ListIter
 {
-    private static string Walker(ListHead head) => head.Container!.K.current.CurrentFunction;
+    private static string Walker(ListHead head, string? walker) => walker ?? head.Container!.K.current.CurrentFunction;
 
     /// <summary>list_for_each_entry(pos, head, member): pos->member.next is read after the body.</summary>
-    public static IEnumerable<T> list_for_each_entry<T>(this ListHead head, string member) where T : KObject
+    /// <remarks><paramref name="walker"/> names the walk in a corruption report (default: the current function).</remarks>
+    public static IEnumerable<T> list_for_each_entry<T>(this ListHead head, string member, string? walker = null) where T : KObject
     {
-        for (var p = head.Next(Walker(head)); p != head; p = p.Next(Walker(head)))
+        for (var p = head.Next(Walker(head, walker)); p != head; p = p.Next(Walker(head, walker)))
             yield return p.list_entry<T>(member);
     }
 
@@ -22,9 +23,9 @@ public static class ListIter
     /// the body may delete pos. Yields (pos, n): n is the list_head of the next entry (the head
     /// itself at the end), as the macro's second cursor.
     /// </summary>
-    public static IEnumerable<(T pos, ListHead n)> list_for_each_entry_safe<T>(this ListHead head, string member) where T : KObject
+    public static IEnumerable<(T pos, ListHead n)> list_for_each_entry_safe<T>(this ListHead head, string member, string? walker = null) where T : KObject
     {
-        for (ListHead p = head.Next(Walker(head)), n = p.Next(Walker(head)); p != head; p = n, n = p.Next(Walker(head)))
+        for (ListHead p = head.Next(Walker(head, walker)), n = p.Next(Walker(head, walker)); p != head; p = n, n = p.Next(Walker(head, walker)))
             yield return (p.list_entry<T>(member), n);
     }
 }
