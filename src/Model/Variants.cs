@@ -3,8 +3,7 @@ namespace InotifySim.Model;
 /// <summary>
 /// The named, separately switchable fixes of the seed's defects: one flag per defect of
 /// <see cref="Defects.All"/> (src/Model/Defects.cs), which says what each is. The variant `rfc`
-/// applies none (the code exactly as posted); `fixed` applies all. A new fix is a new flag
-/// before <see cref="End"/>; <see cref="All"/> follows.
+/// applies none (the code exactly as posted); `fixed` applies all.
 /// </summary>
 [Flags]
 public enum Fix
@@ -28,10 +27,11 @@ public enum Fix
     GfpNofs = 1 << 15,
     OneshotUnmountPut = 1 << 16,
 
-    /// <summary>Not a fix: one past the last flag (so <see cref="All"/> needs no edit when a flag is added).</summary>
-    End,
-    /// <summary>Every flag above (a test checks it is exactly the registry's fixes).</summary>
-    All = ((End - 1) << 1) - 1,
+    /// <summary>
+    /// Every flag above: the bits up to the last one (a new flag goes above and replaces
+    /// OneshotUnmountPut here; FindsDefectTests checks All is exactly the registry's fixes).
+    /// </summary>
+    All = (OneshotUnmountPut << 1) - 1,
 }
 
 public static class Variants
