@@ -702,11 +702,12 @@ public sealed class Inotify
         /* bump our own count, corresponding to our entry in ih->watches */
         get_inotify_watch(watch);
 
-        /* Add the watch to the handle's and the inode's list */
+        /* the seed sets the children's flags here, before the watch is on the inode's list (child-flags-race) */
         bool newly_watched = !inotify_inode_watched(inode);
-        /* the seed sets the child flags here, before the watch is on the inode's list (child-flags-race) */
         if (newly_watched && !Has(Fix.ChildFlagsRace))
             set_dentry_child_flags(inode, 1);
+
+        /* Add the watch to the handle's and the inode's list */
         ih.watches.list_add(watch.h_list);
         K.Point(); // inode->inotify_watches is read locklessly (inotify_inode_watched): a race window
         inode.inotify_watches.list_add(watch.i_list);

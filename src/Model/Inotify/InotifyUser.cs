@@ -370,9 +370,10 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     /// Whether this event drops the watch's final reference (watch-destroy-op, 2.6.18): IN_IGNORED
     /// does; so does the event that fired an IN_ONESHOT watch (oneshot-leak, ac74c00e:
     /// w->mask &amp; IN_ONESHOT), but not IN_UNMOUNT, which fires nothing: IN_IGNORED follows it
-    /// (oneshot-unmount-put).
+    /// (oneshot-unmount-put). A model helper (the kernel writes the test inline), so that no
+    /// condition tests three fixes.
     /// </summary>
-    private bool inotify_final_put(InotifyWatch w, uint mask)
+    private bool drops_final_reference(InotifyWatch w, uint mask)
     {
         if ((mask & IN_IGNORED) != 0)
             return true;
@@ -407,7 +408,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
             if ((mask & IN_IGNORED) != 0)
                 free_inotify_user_watch(watch);
         }
-        else if (inotify_final_put(w, mask))
+        else if (drops_final_reference(w, mask))
             Core.put_inotify_watch(w); /* final put */
 
         /* coalescing: drop this event if it is a dupe of the previous */
