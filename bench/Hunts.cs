@@ -10,12 +10,12 @@ public sealed record StrategySpec(string Label, string Name, uint? Bound, bool S
 
 public enum Outcome { Found, NotFound, Wrong, Harness, Skipped }
 
-public sealed record HuntRun(Defect Defect, StrategySpec Strategy, uint Seed, Outcome Outcome, int Iterations, double Seconds, string? Found);
+public sealed record HuntRun(Pairing Defect, StrategySpec Strategy, uint Seed, Outcome Outcome, int Iterations, double Seconds, string? Found);
 
 /// <summary>One cell of the table: a defect under a strategy over all seeds run.</summary>
 public sealed class Cell
 {
-    public required Defect Defect { get; init; }
+    public required Pairing Defect { get; init; }
     public required StrategySpec Strategy { get; init; }
     public List<HuntRun> Runs { get; } = new();
     public int SeedsPlanned { get; set; }
@@ -48,7 +48,7 @@ public sealed class Cell
 
 public sealed class HuntPlan
 {
-    public required IReadOnlyList<Defect> Defects { get; init; }
+    public required IReadOnlyList<Pairing> Defects { get; init; }
     public required IReadOnlyList<StrategySpec> Strategies { get; init; }
     public required int Seeds { get; init; }
     public required int Cap { get; init; }

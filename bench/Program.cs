@@ -65,7 +65,7 @@ if (!opt.CostsOnly)
 {
     var plan = new HuntPlan
     {
-        Defects = Defects.All.Where(d => opt.DefectFilter is null || d.Key.Replace(" ", "").StartsWith(opt.DefectFilter, StringComparison.Ordinal)).ToList(),
+        Defects = Pairings.All.Where(d => opt.DefectFilter is null || d.Key.Replace(" ", "").StartsWith(opt.DefectFilter, StringComparison.Ordinal)).ToList(),
         Strategies = Options.AllStrategies.Where(s => opt.StrategyFilter is null || s.Label == opt.StrategyFilter).ToList(),
         Seeds = opt.Seeds,
         Cap = opt.Cap,

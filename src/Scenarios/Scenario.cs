@@ -13,8 +13,8 @@ public abstract class Scenario
     /// <summary>kebab-case name, e.g. "rm-vs-death".</summary>
     public abstract string Name { get; }
     public abstract string Description { get; }
-    /// <summary>The defects this scenario is built to expose (for the catalogue; not used to judge).</summary>
-    public virtual Fix Targets => Fix.None;
+    /// <summary>The defects this scenario shows (for the catalogue; not used to judge): derived from the registry, src/Model/Defects.cs.</summary>
+    public Fix Targets => Defects.TargetsOf(Name);
 
     /// <summary>
     /// False when an injected allocation failure makes the scenario's own expectation meaningless

@@ -1,6 +1,7 @@
 using InotifySim.Model.Kernel;
 using InotifySim.Model.Vfs;
 using static InotifySim.Model.Inotify.IN;
+using static InotifySim.Model.Kernel.Err;
 
 namespace InotifySim.Model.Inotify;
 
@@ -67,13 +68,11 @@ public sealed class AuditModule : IInotifyConsumer
     public int audit_init()
     {
         using var _ = K.Entry("audit_init");
-        var r = _core.inotify_init(this);
-        if (r is InotifyHandle ih)
-        {
-            _ih = ih;
-            return 0;
-        }
-        return (int)r;
+        var ih = _core.inotify_init(this);
+        if (IS_ERR(ih))
+            return (int)PTR_ERR(ih);
+        _ih = (InotifyHandle)ih;
+        return 0;
     }
 
     /// <summary>audit_add_rule(path, mask): watch the inode at path (find_update, else add).</summary>

@@ -1,6 +1,7 @@
 using InotifySim.Model.Kernel;
 using InotifySim.Model.Vfs;
 using static InotifySim.Model.Inotify.IN;
+using static InotifySim.Model.Kernel.Err;
 
 namespace InotifySim.Model.Inotify;
 
@@ -222,10 +223,8 @@ public sealed class Inotify
     private InotifyWatch? inode_find_handle(Inode inode, InotifyHandle ih)
     {
         using var _ = K.Fn("inode_find_handle");
-        var head = inode.inotify_watches;
-        for (var p = head.Next("inode_find_handle"); p != head; p = p.Next("inode_find_handle"))
+        foreach (var watch in inode.inotify_watches.list_for_each_entry<InotifyWatch>("i_list"))
         {
-            var watch = p.list_entry<InotifyWatch>("i_list");
             if (watch.ih == ih)
                 return watch;
         }
@@ -266,14 +265,27 @@ public sealed class Inotify
         using var _ = K.Fn("remove_watch");
         if (Has(Fix.WatchDestroyOp))
         {
-            // 2.6.18 inotify_remove_watch_locked: unlink first, then tell the consumer
-            int wd = watch.wd;
-            remove_watch_no_event(watch, ih);
-            ih.callback.handle_event(watch, (uint)wd, IN_IGNORED, 0, null, null);
+            inotify_remove_watch_locked(ih, watch);
             return;
         }
         ih.callback.handle_event(watch, (uint)watch.wd, IN_IGNORED, 0, null, null);
         remove_watch_no_event(watch, ih);
+    }
+
+    /// <summary>
+    /// inotify_remove_watch_locked - Remove a watch from both the handle and the inode, then send
+    /// IN_IGNORED, which may drop the final reference: the last thing inotify does with the watch
+    /// (watch-destroy-op: 2.6.18's replacement of remove_watch).
+    ///
+    /// Callers must hold both inode->inotify_mutex and ih->mutex.
+    /// The model keeps the seed's frame (reports say remove_watch in both variants) and reads
+    /// watch->wd first, where the seed's remove_watch read it.
+    /// </summary>
+    private void inotify_remove_watch_locked(InotifyHandle ih, InotifyWatch watch)
+    {
+        int wd = watch.wd;
+        remove_watch_no_event(watch, ih);
+        ih.callback.handle_event(watch, (uint)wd, IN_IGNORED, 0, null, null);
     }
 
     // ============================================================ Kernel API for producing events
@@ -320,31 +332,21 @@ public sealed class Inotify
             return;
 
         inode.inotify_mutex.mutex_lock();
-        var head = inode.inotify_watches;
-        // list_for_each_entry_safe(watch, next, &inode->inotify_watches, i_list)
-        for (ListHead p = head.Next("inotify_inode_queue_event"), n = p.Next("inotify_inode_queue_event"); p != head;
-             p = n, n = p.Next("inotify_inode_queue_event"))
+        foreach (var (watch, next) in inode.inotify_watches.list_for_each_entry_safe<InotifyWatch>("i_list"))
         {
-            var watch = p.list_entry<InotifyWatch>("i_list");
             uint watch_mask = watch.mask;
             if ((watch_mask & mask) != 0)
             {
                 var ih = watch.ih;
-                if (Has(Fix.OneshotLeak))
-                {
-                    // 2.6.18: unlink a oneshot watch first; the consumer drops the final reference
-                    ih.mutex.mutex_lock();
-                    int wd = watch.wd;
-                    if ((watch_mask & IN_ONESHOT) != 0)
-                        remove_watch_no_event(watch, ih);
-                    ih.callback.handle_event(watch, (uint)wd, mask, cookie, name, a_inode);
-                    ih.mutex.mutex_unlock();
-                    continue;
-                }
-                ih.callback.handle_event(watch, (uint)watch.wd, mask, cookie, name, a_inode);
+                /* the seed: the event first, outside ih->mutex, then the oneshot removal */
+                if (!Has(Fix.OneshotLeak))
+                    ih.callback.handle_event(watch, (uint)watch.wd, mask, cookie, name, a_inode);
                 ih.mutex.mutex_lock();
                 if ((watch_mask & IN_ONESHOT) != 0)
                     remove_watch_no_event(watch, ih);
+                /* oneshot-leak (2.6.18): under ih->mutex, after unlinking a oneshot watch; the consumer drops its final reference */
+                if (Has(Fix.OneshotLeak))
+                    ih.callback.handle_event(watch, (uint)watch.wd, mask, cookie, name, a_inode);
                 ih.mutex.mutex_unlock();
             }
         }
@@ -395,12 +397,8 @@ public sealed class Inotify
     {
         using var _ = K.Fn("inotify_unmount_inodes");
         Inode? need_iput = null;
-        const string walker = "inotify_unmount_inodes";
-
-        // list_for_each_entry_safe(inode, next_i, list, i_sb_list)
-        for (ListHead p = list.Next(walker), n = p.Next(walker); p != list; p = n, n = p.Next(walker))
+        foreach (var (inode, n) in list.list_for_each_entry_safe<Inode>("i_sb_list"))
         {
-            var inode = p.list_entry<Inode>("i_sb_list");
             Inode? need_iput_tmp;
 
             /*
@@ -452,10 +450,8 @@ public sealed class Inotify
 
             /* for each watch, send IN_UNMOUNT and then remove it */
             inode.inotify_mutex.mutex_lock();
-            var watches = inode.inotify_watches;
-            for (ListHead wp = watches.Next(walker), wn = wp.Next(walker); wp != watches; wp = wn, wn = wp.Next(walker))
+            foreach (var (watch, next_w) in inode.inotify_watches.list_for_each_entry_safe<InotifyWatch>("i_list"))
             {
-                var watch = wp.list_entry<InotifyWatch>("i_list");
                 var ih = watch.ih;
                 if (Has(Fix.OneshotUnmount))
                     get_inotify_watch(watch); // 6ee5a399: the IN_UNMOUNT callback may drop a oneshot watch's final reference
@@ -481,11 +477,8 @@ public sealed class Inotify
     {
         using var _ = K.Fn("inotify_inode_is_dead");
         inode.inotify_mutex.mutex_lock();
-        var head = inode.inotify_watches;
-        for (ListHead p = head.Next("inotify_inode_is_dead"), n = p.Next("inotify_inode_is_dead"); p != head;
-             p = n, n = p.Next("inotify_inode_is_dead"))
+        foreach (var (watch, next) in inode.inotify_watches.list_for_each_entry_safe<InotifyWatch>("i_list"))
         {
-            var watch = p.list_entry<InotifyWatch>("i_list");
             var ih = watch.ih;
             ih.mutex.mutex_lock();
             remove_watch(watch, ih);
@@ -500,12 +493,12 @@ public sealed class Inotify
     /// inotify_init - allocate and initialize an inotify instance
     /// @cb: event callback function
     /// </summary>
-    public object inotify_init(IInotifyConsumer cb)
+    public ErrPtr<InotifyHandle> inotify_init(IInotifyConsumer cb)
     {
         using var _ = K.Fn("inotify_init");
         var ih = K.Slab.kmalloc(Gfp.GFP_KERNEL, () => new InotifyHandle(K, HandleMutexClass));
         if (ih is null)
-            return -Errno.ENOMEM; // ERR_PTR(-ENOMEM)
+            return ERR_PTR(-Errno.ENOMEM);
 
         ih.watches.INIT_LIST_HEAD();
         ih.last_wd = 0;
@@ -709,31 +702,22 @@ public sealed class Inotify
         /* bump our own count, corresponding to our entry in ih->watches */
         get_inotify_watch(watch);
 
-        if (Has(Fix.ChildFlagsRace))
-        {
-            bool newly_watched = !inotify_inode_watched(inode);
-            /* Add the watch to the handle's and the inode's list */
-            ih.watches.list_add(watch.h_list);
-            K.Point(); // inode->inotify_watches is read locklessly (inotify_inode_watched): a race window
-        inode.inotify_watches.list_add(watch.i_list);
-            /*
-             * Set child flags _after_ adding the watch, so there is no race
-             * windows where newly instantiated children could miss their parent's
-             * watched flag.
-             */
-            if (newly_watched)
-                set_dentry_child_flags(inode, 1);
-            ret = watch.wd;
-            goto @out;
-        }
-
-        if (!inotify_inode_watched(inode))
+        /* the seed sets the children's flags here, before the watch is on the inode's list (child-flags-race) */
+        bool newly_watched = !inotify_inode_watched(inode);
+        if (newly_watched && !Has(Fix.ChildFlagsRace))
             set_dentry_child_flags(inode, 1);
 
         /* Add the watch to the handle's and the inode's list */
         ih.watches.list_add(watch.h_list);
         K.Point(); // inode->inotify_watches is read locklessly (inotify_inode_watched): a race window
         inode.inotify_watches.list_add(watch.i_list);
+        /*
+         * Set child flags _after_ adding the watch, so there is no race
+         * windows where newly instantiated children could miss their parent's
+         * watched flag.
+         */
+        if (newly_watched && Has(Fix.ChildFlagsRace))
+            set_dentry_child_flags(inode, 1);
         ret = watch.wd;
     @out:
         ih.mutex.mutex_unlock();
@@ -803,11 +787,31 @@ public sealed class Inotify
         return 0;
     }
 
+    /*
+     * umount-pin: the rationale of 8f7b0ba1 ("Fix inotify watch removal/umount races", Al Viro,
+     * 2.6.28-rc5), in the comment it put above pin_to_kill, summarised:
+     *
+     * "Watch removals suck violently."  Removing a watch takes inode->inotify_mutex, then
+     * ih->mutex.  That is fine while we hold the inode; otherwise we must not race with umount,
+     * and a reference to the watch is not enough: inotify_unmount_inodes() sails past it, and
+     * the inode outlives its superblock (the seed's get_inotify_watch pin: "VFS: Busy inodes
+     * after unmount").  So take an active reference to the superblock when we can (cleanup:
+     * deactivate_super()).  When we cannot, umount is under way: bump ->s_count and take
+     * ->s_umount, which waits for the shutdown.  If ->s_root is still set we got there first and
+     * will not race with inotify_unmount_inodes(), but we had to drop ih->mutex to take
+     * ->s_umount, so the watch may be gone: save watch->wd and check
+     * idr_find(...) == watch && watch->inode->i_sb == sb before "grab it and kill it" (a new
+     * watch with the same wd at the same address may be killed just as well: its superblock
+     * will not go away).  Cleanup is then drop_super().
+     */
+
     /// <summary>
-    /// pin_to_kill (umount-pin fix, 8f7b0ba1): called with ih->mutex held, returns with it
-    /// released. 1: the superblock is active and now pinned (s_active), and so is the watch;
-    /// 2: the superblock was being shut down but is still alive: s_umount is held for reading
-    /// and the watch pinned; 0: the filesystem is shut down and the watch is dead.
+    /// pin_to_kill - pin the watch down for removal (umount-pin, 8f7b0ba1)
+    ///
+    /// Called with ih->mutex held, drops it.  Possible return values:
+    /// 0 - nothing to do, it has died
+    /// 1 - remove it, drop the reference and deactivate_super()
+    /// 2 - remove it, drop the reference and drop_super()
     /// </summary>
     private int pin_to_kill(InotifyHandle ih, InotifyWatch watch)
     {

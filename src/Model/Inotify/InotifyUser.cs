@@ -3,6 +3,7 @@ using System.Text;
 using InotifySim.Model.Kernel;
 using InotifySim.Model.Vfs;
 using static InotifySim.Model.Inotify.IN;
+using static InotifySim.Model.Kernel.Err;
 
 namespace InotifySim.Model.Inotify;
 
@@ -345,12 +346,49 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     }
 
     /// <summary>
+    /// inotify_dev_get_last_event - return the last event in the given dev's queue, NULL when
+    /// it is empty (1c17d18e, 2.6.25: the coalescing fixes). The seed coalesces with
+    /// inotify_dev_get_event: the oldest event (coalesce-last), and on an empty queue the list
+    /// head itself (coalesce-empty). Each half of the commit is its own fix.
+    ///
+    /// Caller must hold dev->ev_mutex.
+    /// </summary>
+    private InotifyKernelEvent? inotify_dev_get_last_event(InotifyDevice dev)
+    {
+        if (Has(Fix.CoalesceEmpty) && dev.events.list_empty())
+            return null;
+        if (!Has(Fix.CoalesceLast))
+            return inotify_dev_get_event(dev);
+        return dev.events.prev.list_entry<InotifyKernelEvent>("list");
+    }
+
+    /// <summary>IInotifyConsumer: the event callback is <see cref="inotify_dev_queue_event"/>.</summary>
+    public void handle_event(InotifyWatch w, uint wd, uint mask, uint cookie, string? name, Inode? ignored) =>
+        inotify_dev_queue_event(w, wd, mask, cookie, name, ignored);
+
+    /// <summary>
+    /// Whether this event drops the watch's final reference (watch-destroy-op, 2.6.18): IN_IGNORED
+    /// does; so does the event that fired an IN_ONESHOT watch (oneshot-leak, ac74c00e:
+    /// w->mask &amp; IN_ONESHOT), but not IN_UNMOUNT, which fires nothing: IN_IGNORED follows it
+    /// (oneshot-unmount-put). A model helper (the kernel writes the test inline), so that no
+    /// condition tests three fixes.
+    /// </summary>
+    private bool drops_final_reference(InotifyWatch w, uint mask)
+    {
+        if ((mask & IN_IGNORED) != 0)
+            return true;
+        if (!Has(Fix.OneshotLeak) || (w.mask & IN_ONESHOT) == 0)
+            return false;
+        return !(Has(Fix.OneshotUnmountPut) && (mask & IN_UNMOUNT) != 0);
+    }
+
+    /// <summary>
     /// inotify_dev_queue_event - event callback registered with core inotify, adds
     /// a new event to the given device
     ///
     /// Can sleep (calls kernel_event()).
     /// </summary>
-    public void handle_event(InotifyWatch w, uint wd, uint mask, uint cookie, string? name, Inode? ignored)
+    public void inotify_dev_queue_event(InotifyWatch w, uint wd, uint mask, uint cookie, string? name, Inode? ignored)
     {
         using var _ = K.Fn("inotify_dev_queue_event");
         InotifyUserWatch watch;
@@ -365,45 +403,30 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         /* we can safely put the watch as we don't reference it while
          * generating the event
          */
-        if (Has(Fix.WatchDestroyOp))
+        if (!Has(Fix.WatchDestroyOp))
         {
-            // 2.6.18 + the 2008 IN_ONESHOT fix: drop the final reference
-            if ((mask & IN_IGNORED) != 0 || (Has(Fix.OneshotLeak) && (w.mask & IN_ONESHOT) != 0 &&
-                                              !(Has(Fix.OneshotUnmountPut) && (mask & IN_UNMOUNT) != 0)))
-                Core.put_inotify_watch(w); /* final put */
+            if ((mask & IN_IGNORED) != 0)
+                free_inotify_user_watch(watch);
         }
-        else if ((mask & IN_IGNORED) != 0)
-            free_inotify_user_watch(watch);
+        else if (drops_final_reference(w, mask))
+            Core.put_inotify_watch(w); /* final put */
 
         /* coalescing: drop this event if it is a dupe of the previous */
-        last = null;
-        if (Has(Fix.CoalesceLast))
-            last = dev.events.list_empty() && Has(Fix.CoalesceEmpty) ? null : dev.events.prev.list_entry<InotifyKernelEvent>("list");
-        else if (!Has(Fix.CoalesceEmpty) || !dev.events.list_empty())
-            last = inotify_dev_get_event(dev);
+        last = Has(Fix.CoalesceEmpty) || Has(Fix.CoalesceLast) ? inotify_dev_get_last_event(dev) : inotify_dev_get_event(dev);
         if (last != null && last.mask == mask && last.wd == (int)wd &&
                 last.cookie == cookie)
         {
             string? lastname = last.name?.Name;
 
             if (name is null && lastname is null)
-            {
-                if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
-                return;
-            }
+                goto @out;
             if (name != null && lastname != null && lastname == name)
-            {
-                if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
-                return;
-            }
+                goto @out;
         }
 
         /* the queue overflowed and we already sent the Q_OVERFLOW event */
         if (dev.event_count > dev.max_events)
-        {
-            if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
-            return;
-        }
+            goto @out;
 
         /* if the queue overflows, we need to notify user space */
         if (dev.event_count == dev.max_events)
@@ -414,8 +437,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         if (kevent is null)
         {
             Observer?.EventDropped(dev, mask);
-            if (Has(Fix.EvMutexUnlock)) dev.ev_mutex.mutex_unlock();
-            return;
+            goto @out;
         }
 
         /* queue the event and wake up anyone waiting */
@@ -426,6 +448,12 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         dev.wq.wake_up_interruptible();
 
         dev.ev_mutex.mutex_unlock();
+        return;
+
+        /* the seed's early returns keep dev->ev_mutex; ev-mutex-unlock (2.6.18) leaves through out: */
+    @out:
+        if (Has(Fix.EvMutexUnlock))
+            dev.ev_mutex.mutex_unlock();
     }
 
     /// <summary>
@@ -522,7 +550,12 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
 
     // ============================================================ Device Interface
 
-    public override uint poll(Vfs.File file)
+    public override uint poll(Vfs.File file) => inotify_poll(file);
+    public override long read(Vfs.File file, int count, out byte[] data) => inotify_read(file, count, out data);
+    public override int release(Inode? inode, Vfs.File file) => inotify_release(inode, file);
+    public override long ioctl(Vfs.File file, uint cmd, out int value) => inotify_ioctl(file, cmd, out value);
+
+    public uint inotify_poll(Vfs.File file)
     {
         using var _ = K.Fn("inotify_poll");
         var dev = (InotifyDevice)file.private_data!;
@@ -536,7 +569,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         return ret;
     }
 
-    public override long read(Vfs.File file, int count, out byte[] data)
+    public long inotify_read(Vfs.File file, int count, out byte[] data)
     {
         using var _ = K.Fn("inotify_read");
         int event_size = EVENT_SIZE;
@@ -618,7 +651,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         return ret;
     }
 
-    public override int release(Inode? ignored, Vfs.File file)
+    public int inotify_release(Inode? ignored, Vfs.File file)
     {
         using var _ = K.Fn("inotify_release");
         var dev = (InotifyDevice)file.private_data!;
@@ -637,7 +670,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         return 0;
     }
 
-    public override long ioctl(Vfs.File file, uint cmd, out int value)
+    public long inotify_ioctl(Vfs.File file, uint cmd, out int value)
     {
         using var _ = K.Fn("inotify_ioctl");
         InotifyDevice dev;
@@ -703,12 +736,12 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         }
 
         var ih = Core.inotify_init(this);
-        if (ih is not InotifyHandle handle)
+        if (IS_ERR(ih))
         {
-            ret = (int)ih;
+            ret = PTR_ERR(ih);
             goto out_free_dev;
         }
-        dev.ih = handle;
+        dev.ih = (InotifyHandle)ih;
 
         filp.f_op = this;
         filp.f_mode = O.FMODE_READ;

@@ -8,7 +8,6 @@ public sealed class AuditVsUser : Scenario
 {
     public override string Name => "audit-vs-user";
     public override string Description => "the audit-like kernel consumer removes its rule (inotify_find_watch + inotify_rm_watch) while a user watch is removed and the inode dies";
-    public override Fix Targets => Fix.FindWatchRef | Fix.WatchDestroyOp;
 
     public override void Configure(MachineOptions o) => o.Audit = true;
 

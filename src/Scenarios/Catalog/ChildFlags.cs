@@ -9,7 +9,6 @@ public sealed class ChildFlags : Scenario
 {
     public override string Name => "child-flags";
     public override string Description => "a file is created in a directory while the directory gets its first watch (DCACHE_INOTIFY_PARENT_WATCHED of the new child)";
-    public override Fix Targets => Fix.ChildFlagsRace;
 
     public override void Build(Sim s)
     {

@@ -8,7 +8,6 @@ public sealed class CloseVsDeath : Scenario
 {
     public override string Name => "close-vs-death";
     public override string Description => "close of the inotify fd (inotify_release -> inotify_destroy) races unlink of the watched file";
-    public override Fix Targets => Fix.DestroyRecheck | Fix.DestroyLeak;
 
     public override void Build(Sim s)
     {

@@ -8,7 +8,6 @@ public sealed class CloseVsUmount : Scenario
 {
     public override string Name => "close-vs-umount";
     public override string Description => "close of the inotify fd (inotify_destroy) races umount (inotify_unmount_inodes)";
-    public override Fix Targets => Fix.DestroyRecheck;
 
     public override void Build(Sim s)
     {

@@ -8,7 +8,6 @@ public sealed class EventVsRm : Scenario
 {
     public override string Name => "event-vs-rm";
     public override string Description => "writes and a rename in a watched directory race inotify_rm_watch of that directory's watch";
-    public override Fix Targets => Fix.EvMutexUnlock | Fix.WatchDestroyOp;
 
     public override void Build(Sim s)
     {

@@ -8,7 +8,6 @@ public sealed class OneshotVsRm : Scenario
 {
     public override string Name => "oneshot-vs-rm";
     public override string Description => "delivery on an IN_ONESHOT watch (removal without IN_IGNORED) races inotify_rm_watch";
-    public override Fix Targets => Fix.OneshotLeak | Fix.RmWdRecheck;
 
     public override void Build(Sim s)
     {

@@ -8,7 +8,6 @@ public sealed class ReadVsQueueLimit : Scenario
 {
     public override string Name => "read-vs-queue-limit";
     public override string Description => "read() drains the queue while a writer generates events at max_queued_events (IN_Q_OVERFLOW, dropped events, coalesced duplicates)";
-    public override Fix Targets => Fix.EvMutexUnlock;
 
     public override void Configure(MachineOptions o) => o.MaxQueuedEvents = 2;
 

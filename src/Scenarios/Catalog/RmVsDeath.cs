@@ -8,7 +8,6 @@ public sealed class RmVsDeath : Scenario
 {
     public override string Name => "rm-vs-death";
     public override string Description => "sys_inotify_rm_watch races unlink of the watched file (inotify_inode_is_dead)";
-    public override Fix Targets => Fix.RmWdRecheck | Fix.WatchDestroyOp;
 
     public override void Build(Sim s)
     {

@@ -8,7 +8,6 @@ public sealed class RmVsRm : Scenario
 {
     public override string Name => "rm-vs-rm";
     public override string Description => "two threads of one process call inotify_rm_watch on the same wd";
-    public override Fix Targets => Fix.RmWdRecheck;
 
     public override void Build(Sim s)
     {

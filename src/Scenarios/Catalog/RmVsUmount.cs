@@ -8,7 +8,6 @@ public sealed class RmVsUmount : Scenario
 {
     public override string Name => "rm-vs-umount";
     public override string Description => "inotify_rm_watch races umount of the watched inode's filesystem (inotify_unmount_inodes)";
-    public override Fix Targets => Fix.RmWdRecheck;
 
     public override void Build(Sim s)
     {

@@ -13,26 +13,9 @@ namespace InotifySim.Scenarios.Traces;
 /// </summary>
 public static class DefectTraces
 {
-    public static readonly IReadOnlyList<(string Fix, string[] Scenarios)> Table = new (string, string[])[]
-    {
-        ("ev-mutex-unlock", new[] { "read-vs-queue-limit", "event-vs-rm", "workload:threads=1,ops=4", "workload:threads=2,ops=3" }),
-        ("destroy-recheck", new[] { "close-vs-death", "close-vs-umount" }),
-        ("rm-wd-recheck", new[] { "rm-vs-death", "rm-vs-rm", "oneshot-vs-rm" }),
-        ("watch-destroy-op", new[] { "rm-vs-death", "event-vs-rm", "rm-vs-rm" }),
-        ("destroy-leak", new[] { "close-vs-death", "rm-vs-rm" }),
-        ("oneshot-leak", new[] { "oneshot-vs-rm" }),
-        ("coalesce-empty", new[] { "read-vs-queue-limit", "event-vs-rm", "workload:threads=2,ops=3" }),
-        ("coalesce-last", new[] { "read-vs-queue-limit", "event-vs-rm" }),
-        ("instance-limit-race", new[] { "limit-race" }),
-        ("watch-limit-race", new[] { "limit-race" }),
-        ("find-watch-ref", new[] { "audit-vs-user" }),
-        ("child-flags-race", new[] { "child-flags" }),
-        ("umount-pin", new[] { "close-vs-umount", "rm-vs-umount" }),
-        ("child-flags-warn", new[] { "child-flags", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
-        ("oneshot-unmount", new[] { "oneshot-vs-umount", "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
-        ("oneshot-unmount-put", new[] { "oneshot-vs-umount", "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
-        ("gfp-nofs", new[] { "add-vs-umount", "rm-vs-umount", "close-vs-umount", "workload:threads=2,ops=3", "workload:threads=3,ops=4" }),
-    };
+    /// <summary>(fix, scenarios in preference order): every defect of the registry that a detector reports (src/Model/Defects.cs).</summary>
+    public static readonly IReadOnlyList<(string Fix, string[] Scenarios)> Table =
+        Defects.All.Where(d => d.TraceFile != null).Select(d => (d.Name, d.TraceScenarios.ToArray())).ToList();
 
     /// <summary>Finds, shrinks and writes traces/&lt;fix&gt;.json for the named fixes (all when empty).</summary>
     public static void Generate(string dir, TextWriter log, IReadOnlyCollection<string> only, int findIterations = 3000, int shrinkBudget = 3000)

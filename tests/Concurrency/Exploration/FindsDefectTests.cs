@@ -1,4 +1,3 @@
-using InotifySim.Model.Kernel;
 using InotifySim.Model;
 using InotifySim.Scenarios.Catalog;
 using InotifySim.Scenarios.Exploration;
@@ -7,68 +6,122 @@ using Xunit.Abstractions;
 namespace InotifySim.Tests.Concurrency.Exploration;
 
 /// <summary>
-/// For every known defect of the seed: exploration finds it within a stated budget from a
-/// fixed seed, with every other fix applied (so one bug does not mask another), and the
-/// report has the defect's class and names its kernel functions.
+/// For every showing of every defect in the registry (src/Model/Defects.cs): exploration finds it
+/// within the stated budget from seed 1, with every other fix applied (so one bug does not mask
+/// another), at the iteration the registry records; the report has the defect's class and names its
+/// kernel functions; and replaying the schedule found reproduces the same report.
 /// </summary>
 public class FindsDefectTests(ITestOutputHelper output)
 {
-    /// <summary>(defect, scenario, strategy, budget, expected class, functions the report must name)</summary>
-    public static TheoryData<string, string, string, int, string, string[]> Cases => new()
-    {
-        { "ev-mutex-unlock", "read-vs-queue-limit", "pct", 1000, "lock-held-at-return", new[] { "inotify_dev_queue_event" } },
-        { "destroy-recheck", "close-vs-death", "pct", 1000, "list-corruption", new[] { "remove_watch_no_event", "inotify_destroy" } },
-        { "rm-wd-recheck", "rm-vs-death", "pct", 1000, "null-dereference", new[] { "inotify_rm_wd" } },
-        { "rm-wd-recheck", "rm-vs-rm", "pct", 1000, "null-dereference", new[] { "inotify_rm_wd" } },
-        { "watch-destroy-op", "rm-vs-death", "pct", 1000, "use-after-free", new[] { "remove_watch_no_event", "free_inotify_user_watch" } },
-        { "destroy-leak", "close-vs-death", "pct", 1000, "accounting", new[] { "inotify_destroy", "free_inotify_user_watch" } },
-        { "oneshot-leak", "oneshot-vs-rm", "pct", 1000, "accounting", new[] { "inotify_inode_queue_event", "remove_watch_no_event" } },
-        { "coalesce-empty", "event-vs-rm", "pct", 1000, "type-confusion", new[] { "inotify_dev_queue_event" } },
-        { "instance-limit-race", "limit-race", "pct", 1000, "limit-exceeded", new[] { "sys_inotify_init" } },
-        { "watch-limit-race", "limit-race", "pct", 1000, "limit-exceeded", new[] { "create_watch" } },
-        { "find-watch-ref", "audit-vs-user", "pct", 1000, "use-after-free", new[] { "inotify_rm_watch", "audit_destroy_watch" } },
-        { "child-flags-race", "child-flags", "pct", 1000, "spec-violation", new[] { "inotify_add_watch", "set_dentry_child_flags" } },
-        { "umount-pin", "close-vs-umount", "pct", 1000, "busy-inodes", new[] { "generic_shutdown_super", "inotify_destroy" } },
-        { "umount-pin", "rm-vs-umount", "pct", 1000, "busy-inodes", new[] { "generic_shutdown_super", "inotify_rm_wd" } },
-        { "child-flags-warn", "workload", "pct", 1000, "kernel-warning", new[] { "set_dentry_child_flags" } },
-        { "oneshot-unmount", "oneshot-vs-umount", "pct", 1000, "use-after-free", new[] { "remove_watch", "inotify_unmount_inodes" } },
-        { "oneshot-unmount-put", "oneshot-vs-umount", "pct", 1000, "use-after-free", new[] { "put_inotify_watch", "inotify_unmount_inodes" } },
-        { "gfp-nofs", "workload", "pct", 1000, "lock-order-inversion", new[] { "inotify_unmount_inodes", "shrink_icache_memory" } },
-    };
+    private const uint Seed = 1;
+    private const string Strategy = "pct";
 
-    /// <summary>The fix set isolating a defect (Variants.ForDefect).</summary>
-    public static Fix FixesFor(string defect) => Variants.ForDefect(Variants.ByName(defect) ?? throw new ArgumentException(defect));
+    /// <summary>(defect, scenario, faults): every showing of the registry.</summary>
+    public static TheoryData<string, string, bool> Cases
+    {
+        get
+        {
+            var data = new TheoryData<string, string, bool>();
+            foreach (var d in Defects.All)
+                foreach (var s in d.Shows)
+                    data.Add(d.Name, s.Scenario, s.Faults);
+            return data;
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Finds(string defect, string scenario, string strategy, int budget, string expectedClass, string[] functions)
+    public void Finds(string defect, string scenario, bool faults)
     {
-        var r = Explorer.Run(new HuntOptions
+        var d = Defects.ByName(defect)!;
+        var show = d.Shows.Single(s => s.Scenario == scenario && s.Faults == faults);
+        var o = new HuntOptions
         {
             Scenario = ScenarioCatalog.Find(scenario)!,
-            Fixes = FixesFor(defect),
-            Strategy = strategy,
-            Iterations = budget,
-            Seed = 1,
-        });
-        output.WriteLine($"{defect} on {scenario} ({strategy}, seed 1): {r.Summary}, {r.Iterations} iterations, {r.Elapsed.TotalSeconds:F2} s");
-        Assert.True(r.BugFound, $"{defect}: not found in {budget} schedules of {scenario}");
+            Fixes = Variants.ForDefect(d.Fix),
+            Strategy = Strategy,
+            Iterations = show.Budget,
+            Seed = Seed,
+            FaultInjection = faults,
+        };
+        var r = Explorer.Run(o);
+        output.WriteLine($"{defect} on {show.Label} ({Strategy}, seed {Seed}): {r.Summary}, {r.Iterations} iterations, {r.Elapsed.TotalSeconds:F2} s");
+        Assert.True(r.BugFound, $"{defect}: not found in {show.Budget} schedules of {show.Label}");
         Assert.True(r.Report != null, $"{defect}: Coyote reported something that is not a model report: {r.OtherBug}");
         output.WriteLine(r.Report!.Text);
-        Assert.Equal(expectedClass, r.Report.Class.Name());
-        foreach (var fn in functions)
-            Assert.True(r.Report.Functions.Contains(fn), $"{defect}: the report names {string.Join(", ", r.Report.Functions)}, not {fn}");
+        Assert.True(show.Report.Matches(r.Report),
+            $"{defect} on {show.Label}: expected {show.Report}, got {r.Report.Summary}");
+        Assert.True(show.Measured == r.BugIteration,
+            $"{defect} on {show.Label}: the registry records iteration {show.Measured}, found at {r.BugIteration}: " +
+            "update Measured in src/Model/Defects.cs and the docs/findings.md table (FindingsTableMatchesTheRegistry prints it)");
+
+        // replay what was found: same seed and strategy, Coyote's reproducible trace
+        var replay = Explorer.Run(new HuntOptions
+        {
+            Scenario = o.Scenario, Fixes = o.Fixes, Strategy = o.Strategy, Seed = o.Seed,
+            FaultInjection = o.FaultInjection, ReplayTrace = r.CoyoteTrace,
+        });
+        Assert.True(replay.Report != null, $"{defect} on {show.Label}: the replay did not reproduce a report ({replay.ReplayError ?? replay.OtherBug ?? replay.Summary})");
+        Assert.Equal(r.Report.Class, replay.Report!.Class);
+        Assert.Equal(r.Report.Title, replay.Report.Title);
+        Assert.Equal(r.Report.Functions, replay.Report.Functions);
     }
 
     [Fact]
-    public void EveryNamedFixHasAFindsCaseOrIsUserVisibleOnly()
+    public void EveryFixHasAShowingOrIsUserVisibleOnly()
     {
-        var covered = new HashSet<string>();
-        foreach (var row in Cases) covered.Add((string)row[0]);
+        foreach (var d in Defects.All)
+        {
+            Assert.True((d.Shows.Count > 0) ^ (d.UserVisibleOnly != null),
+                $"{d.Name}: a defect either has showings (a detector reports it) or says why it is user-visible only");
+            foreach (var s in d.Shows)
+            {
+                Assert.True(ScenarioCatalog.Find(s.Scenario) != null, $"{d.Name}: no scenario {s.Scenario}");
+                Assert.True(s.Measured >= 1 && s.Measured <= s.Budget, $"{d.Name} on {s.Label}: measured {s.Measured} outside the budget {s.Budget}");
+            }
+        }
         // coalesce-last loses an event without any detector firing: the property and sequential
         // tests show it (tests/Property/Sequential/SeedDefectTests.cs)
-        var userVisibleOnly = new[] { "coalesce-last" };
-        foreach (var f in Variants.Fixes)
-            Assert.True(covered.Contains(f.Name) || userVisibleOnly.Contains(f.Name), $"fix {f.Name} has no finds test");
+        Assert.Equal(new[] { "coalesce-last" }, Defects.All.Where(d => d.UserVisibleOnly != null).Select(d => d.Name));
+    }
+
+    [Fact]
+    public void TheRegistryDeclaresEveryFixFlagOnce()
+    {
+        Assert.Equal(Fix.All, Defects.AllFixes);
+        foreach (var d in Defects.All)
+        {
+            Assert.True(d.Fix != Fix.None && (d.Fix & (d.Fix - 1)) == 0, $"{d.Name}: not a single flag");
+            Assert.Single(Defects.All, x => x.Fix == d.Fix);
+            Assert.Single(Defects.All, x => x.Name == d.Name);
+            Assert.Single(Defects.All, x => x.Finding == d.Finding);
+            Assert.True(d.Requires == Fix.None || Defects.All.Any(x => x.Fix == d.Requires), $"{d.Name}: requires an unknown fix");
+        }
+    }
+
+    [Fact]
+    public void FindingsTableMatchesTheRegistry()
+    {
+        var doc = File.ReadAllText(Path.Combine(Traces.Approvals.RepoRoot, "docs", "findings.md")).Replace("\r", "");
+        var table = Defects.FindingsTable();
+        Assert.True(doc.Contains(table, StringComparison.Ordinal),
+            "docs/findings.md's table differs from the registry (src/Model/Defects.cs); the registry's table:\n" + table);
+        // and each row's numbered item exists, naming its fix
+        foreach (var d in Defects.All)
+            Assert.True(doc.Contains($"{d.Finding}. **`{d.Name}`**", StringComparison.Ordinal),
+                $"docs/findings.md has no item \"{d.Finding}. **`{d.Name}`**\"");
+    }
+
+    [Fact]
+    public void ListScenariosShowsTheRegistryTargets()
+    {
+        // the stale targets the registry replaced
+        Assert.True((ScenarioCatalog.Find("close-vs-umount")!.Targets & Fix.UmountPin) != 0);
+        Assert.True((ScenarioCatalog.Find("rm-vs-umount")!.Targets & Fix.UmountPin) != 0);
+        Assert.True((ScenarioCatalog.Find("event-vs-rm")!.Targets & Fix.CoalesceEmpty) != 0);
+        Assert.True((ScenarioCatalog.Find("workload")!.Targets & (Fix.ChildFlagsWarn | Fix.GfpNofs)) == (Fix.ChildFlagsWarn | Fix.GfpNofs));
+        foreach (var s in ScenarioCatalog.All)
+            foreach (var d in Defects.All)
+                Assert.Equal(d.Shows.Any(x => x.Family == s.Name), (s.Targets & d.Fix) != 0);
     }
 }

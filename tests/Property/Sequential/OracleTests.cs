@@ -2,13 +2,15 @@ using System.Buffers.Binary;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
+using InotifySim.Model.Oracles;
 using static InotifySim.Model.Inotify.IN;
 
 namespace InotifySim.Tests.Property.Sequential;
 
 /// <summary>
-/// The machine-level oracles (accounting, structure, limits, inotify(7) IN_IGNORED rules): each fires on a
-/// planted fault — state corrupted behind the model's back — and stays silent on the same run untouched.
+/// The oracles beside the machine (src/Model/Oracles/: accounting, structure, handle refcounts, limits,
+/// inotify(7) IN_IGNORED rules): each fires on a planted fault — state corrupted behind the model's back —
+/// and stays silent on the same run untouched, or when the run does not assert it (MachineOptions.Oracles).
 /// </summary>
 public class OracleTests
 {
@@ -152,5 +154,73 @@ public class OracleTests
         var r = Seq.ExpectBug(m, () => m.Teardown());
         Assert.Equal(BugClass.SpecViolation, r.Class);
         Assert.Contains($"watch wd {wd} was removed but no IN_IGNORED was read for it", r.Title);
+    }
+
+    /// <summary>The planted fault of each oracle.</summary>
+    private static void Plant(OracleSet oracle, Machine m, int wd)
+    {
+        switch (oracle)
+        {
+            case OracleSet.Accounting: m.User.Devices[0].event_count++; break; // the queue holds no event
+            case OracleSet.Structure: m.Core.Handles[0].idr.idr_remove(wd); break;
+            case OracleSet.HandleRefcounts: m.User.Devices[0].count.atomic_inc(); break;
+            case OracleSet.Limits: m.Sysctl.max_user_instances = 0; break;
+            case OracleSet.Ignored: ((IInotifyObserver)m).EventsRead(m.User.Devices[0], Events((wd, IN_IGNORED), (wd, IN_ATTRIB))); break;
+            default: throw new ArgumentException(oracle.ToString());
+        }
+    }
+
+    /// <summary>The class and title of the report each oracle gives on its planted fault.</summary>
+    private static (BugClass cls, string title) Expected(OracleSet oracle, int wd) => oracle switch
+    {
+        OracleSet.Accounting => (BugClass.Accounting, "event_count 1 but 0 events queued"),
+        OracleSet.Structure => (BugClass.ListCorruption, "not in its idr"),
+        OracleSet.HandleRefcounts => (BugClass.Accounting, "count 3 but 2 holders (open file + live watches)"),
+        OracleSet.Limits => (BugClass.LimitExceeded, "over max_user_instances 0"),
+        OracleSet.Ignored => (BugClass.SpecViolation, $"event IN_ATTRIB for wd {wd} after its IN_IGNORED"),
+        _ => throw new ArgumentException(oracle.ToString()),
+    };
+
+    public static TheoryData<OracleSet> EachOracle => new()
+    {
+        OracleSet.Accounting, OracleSet.Structure, OracleSet.HandleRefcounts, OracleSet.Limits, OracleSet.Ignored,
+    };
+
+    [Theory]
+    [MemberData(nameof(EachOracle))]
+    public void Each_oracle_fires_on_its_planted_fault_when_asserted_alone(OracleSet oracle)
+    {
+        var (m, t, _, wd) = Watched(o => o.Oracles = oracle);
+        Assert.Equal(new[] { oracle }, m.Oracles.Select(o => o.Kind));
+        var expected = Expected(oracle, wd);
+        var r = Seq.ExpectBug(m, () => m.As(t, () =>
+        {
+            Plant(oracle, m, wd);
+            m.CheckQuiescent();
+        }));
+        Assert.Equal(expected.cls, r.Class);
+        Assert.Contains(expected.title, r.Title);
+    }
+
+    [Theory]
+    [MemberData(nameof(EachOracle))]
+    public void A_run_that_does_not_assert_an_oracle_is_silent_on_its_fault(OracleSet oracle)
+    {
+        var (m, t, _, wd) = Watched(o => o.Oracles = OracleSet.All & ~oracle);
+        Assert.DoesNotContain(oracle, m.Oracles.Select(o => o.Kind));
+        Assert.Equal(4, m.Oracles.Count);
+        m.As(t, () =>
+        {
+            Plant(oracle, m, wd);
+            m.CheckQuiescent();
+        });
+        Assert.Null(m.K.FirstReport);
+    }
+
+    [Fact]
+    public void Every_run_asserts_every_oracle_by_default()
+    {
+        var m = Seq.NewMachine();
+        Assert.Equal(new[] { "Accounting", "Limits", "Structure", "HandleRefcounts", "Ignored" }, m.Oracles.Select(o => o.Name));
     }
 }
