@@ -25,6 +25,13 @@ if (args.Length > 0 && args[0] == "--idle-check")
     Console.WriteLine($"model-only after Coyote: {Profile.Measure(sc0, 500).FullMicros:F0} us, site {Profile.SiteCost(2).nanos:F0} ns");
     return 0;
 }
+if (args.Length > 0 && args[0] == "--registry")
+{
+    var o0 = Console.Out;
+    Console.SetOut(TextWriter.Null);
+    RegistryMeasure.Run(l => { o0.WriteLine(l); o0.Flush(); });
+    return 0;
+}
 if (args.Length > 0 && args[0] == "--discover") { Discover.Run(args[3..], int.Parse(args[1]), args[2]); return 0; }
 
 var opt = Options.Parse(args);

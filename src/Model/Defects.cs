@@ -15,12 +15,16 @@ public sealed record ExpectedReport(BugClass Class, IReadOnlyList<string> Functi
 }
 
 /// <summary>
-/// A scenario where a defect shows, on <see cref="Variants.ForDefect"/>, with PCT (the default
-/// strategy) and seed 1: the report it gives, the budget the finds test allows, and the iteration
+/// A scenario where a defect shows, on <see cref="Variants.ForDefect"/>, with PCT and seed 1
+/// (bench `--registry` measures every showing): the report it gives, the budget the finds test allows, and the iteration
 /// of the first bug as measured (the finds test checks it: when the model or the scheduler
 /// changes, update <see cref="Measured"/> here and the table in docs/findings.md).
 /// </summary>
-public sealed record Showing(string Scenario, ExpectedReport Report, int Budget, int Measured, bool Faults = false)
+/// <param name="Preemptions">The fewest preemptions with which `verify` finds it (iterative context bounding
+/// finds it at this bound and exhausts the bound below clean); -1 when the scenario's schedule tree is too large
+/// for verify (the generated workload's larger shapes).</param>
+/// <param name="VerifySchedules">The schedule at which `verify --preemptions <see cref="Preemptions"/>` finds it.</param>
+public sealed record Showing(string Scenario, ExpectedReport Report, int Budget, int Measured, bool Faults = false, int Preemptions = -1, int VerifySchedules = -1)
 {
     /// <summary>The catalogue scenario this one is an instance of ("workload:threads=2,ops=3" is a "workload").</summary>
     public string Family => Scenario.Split(':')[0];
@@ -70,12 +74,12 @@ public static class Defects
             "repost of 25 May 2006 (\"Fixed a deadlock in inotify_dev_queue_event()\"); Linux 2.6.18 inotify_dev_queue_event (goto out; mutex_unlock)",
             1, null, new Showing[]
             {
-                new("read-vs-queue-limit", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 1),
-                new("event-vs-rm", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 3, Faults: true),
+                new("read-vs-queue-limit", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
+                new("event-vs-rm", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 2, Faults: true, Preemptions: 0, VerifySchedules: 2),
                 // the held ev_mutex shows to lockdep first as ev_mutex -> inode->inotify_mutex (the next event of the same thread)
-                new("workload:threads=1,ops=4", R(BugClass.LockOrderInversion, "inotify_dev_queue_event", "inotify_inode_queue_event"), 1000, 30),
-                new("workload:threads=2,ops=3", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 44),
-                new("workload", R(BugClass.LockOrderInversion, "inotify_dev_queue_event", "inotify_inode_queue_event"), 1000, 1),
+                new("workload:threads=1,ops=4", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 30, Preemptions: 0, VerifySchedules: 679),
+                new("workload:threads=2,ops=3", R(BugClass.LockOrderInversion, "inotify_dev_queue_event", "inotify_inode_queue_event"), 1000, 44),
+                new("workload", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 1),
             }),
         new(Fix.DestroyRecheck, "destroy-recheck",
             "inotify_destroy removes a watch without re-checking it is still installed (\"XXX need second idr_find\").",
@@ -84,7 +88,7 @@ public static class Defects
             "Linux 2.6.18 fs/inotify.c inotify_destroy (\"make sure we didn't race with another list removal\")",
             2, null, new Showing[]
             {
-                new("close-vs-death", R(BugClass.ListCorruption, "remove_watch_no_event", "inotify_destroy"), 1000, 6),
+                new("close-vs-death", R(BugClass.ListCorruption, "remove_watch_no_event", "inotify_destroy"), 1000, 20, Preemptions: 1, VerifySchedules: 6),
             }),
         new(Fix.RmWdRecheck, "rm-wd-recheck",
             "inotify_rm_wd overwrites `watch` with the second idr_find and puts that pointer (NULL when it vanished).",
@@ -93,9 +97,9 @@ public static class Defects
             "Linux 2.6.18 fs/inotify.c inotify_rm_wd (idr_find(&ih->idr, wd) == watch)",
             3, null, new Showing[]
             {
-                new("rm-vs-death", R(BugClass.NullDereference, "inotify_rm_wd"), 1000, 6),
-                new("rm-vs-rm", R(BugClass.NullDereference, "inotify_rm_wd"), 1000, 10),
-                new("oneshot-vs-rm", R(BugClass.NullDereference, "inotify_rm_wd"), 1000, 18),
+                new("rm-vs-death", R(BugClass.NullDereference, "inotify_rm_wd"), 1000, 20, Preemptions: 1, VerifySchedules: 5),
+                new("rm-vs-rm", R(BugClass.NullDereference, "inotify_rm_wd"), 1000, 20, Preemptions: 1, VerifySchedules: 8),
+                new("oneshot-vs-rm", R(BugClass.NullDereference, "inotify_rm_wd"), 1000, 28, Preemptions: 1, VerifySchedules: 12),
             }),
         new(Fix.WatchDestroyOp, "watch-destroy-op",
             "remove_watch calls the IN_IGNORED callback, which frees the watch, before remove_watch_no_event touches it.",
@@ -104,11 +108,11 @@ public static class Defects
             "repost of 25 May 2006 (\"Re-ordered calls to event handler with IN_IGNORED events. Since caller may do final put here, this must be the last thing inotify does with an inotify_watch\"); Linux 2.6.18 struct inotify_operations, put_inotify_watch, inotify_remove_watch_locked",
             4, null, new Showing[]
             {
-                new("rm-vs-death", R(BugClass.UseAfterFree, "remove_watch_no_event", "free_inotify_user_watch"), 1000, 1),
-                new("event-vs-rm", R(BugClass.UseAfterFree, "remove_watch_no_event", "free_inotify_user_watch"), 1000, 1),
-                new("rm-vs-rm", R(BugClass.UseAfterFree, "remove_watch_no_event", "free_inotify_user_watch"), 1000, 1),
+                new("rm-vs-death", R(BugClass.UseAfterFree, "remove_watch_no_event", "free_inotify_user_watch"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
+                new("event-vs-rm", R(BugClass.UseAfterFree, "remove_watch_no_event", "free_inotify_user_watch"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
+                new("rm-vs-rm", R(BugClass.UseAfterFree, "remove_watch_no_event", "free_inotify_user_watch"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
                 // the audit-like consumer frees its watch on IN_IGNORED
-                new("audit-vs-user", R(BugClass.UseAfterFree, "remove_watch_no_event", "audit_handle_event"), 1000, 1),
+                new("audit-vs-user", R(BugClass.UseAfterFree, "remove_watch_no_event"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
             }),
         new(Fix.DestroyLeak, "destroy-leak",
             "inotify_destroy drops no reference for the consumer: user watches and the device leak at close.",
@@ -117,7 +121,7 @@ public static class Defects
             "repost of 25 May 2006 (\"Fixed memleaks in inotify_destroy()\"); Linux 2.6.18 inotify_destroy (put_inotify_watch after remove_watch_no_event)",
             5, null, new Showing[]
             {
-                new("close-vs-death", R(BugClass.Accounting, "inotify_destroy", "free_inotify_user_watch"), 1000, 1),
+                new("close-vs-death", R(BugClass.Accounting, "inotify_destroy", "free_inotify_user_watch"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
             }),
         new(Fix.OneshotLeak, "oneshot-leak",
             "IN_ONESHOT removal sends no IN_IGNORED and frees nothing: the user watch and its accounting leak.",
@@ -126,7 +130,7 @@ public static class Defects
             "2008 IN_ONESHOT fixes (ac74c00e, 6ee5a399): 2.6.18 tested the event mask and still leaked; put the final reference when w->mask & IN_ONESHOT",
             6, null, new Showing[]
             {
-                new("oneshot-vs-rm", R(BugClass.Accounting, "inotify_inode_queue_event", "remove_watch_no_event"), 1000, 1),
+                new("oneshot-vs-rm", R(BugClass.Accounting, "inotify_inode_queue_event", "remove_watch_no_event"), 1000, 3, Preemptions: 0, VerifySchedules: 1),
             }),
         new(Fix.CoalesceEmpty, "coalesce-empty",
             "Coalescing reads list_entry(dev->events.next) of an empty queue (a bogus event inside the device).",
@@ -135,9 +139,9 @@ public static class Defects
             "commit 1c17d18e (2.6.25): inotify_dev_get_last_event returns NULL for an empty list",
             7, null, new Showing[]
             {
-                new("read-vs-queue-limit", R(BugClass.TypeConfusion, "inotify_dev_queue_event"), 1000, 1),
-                new("event-vs-rm", R(BugClass.TypeConfusion, "inotify_dev_queue_event"), 1000, 1),
-                new("workload:threads=2,ops=3", R(BugClass.TypeConfusion, "inotify_dev_queue_event"), 1000, 1),
+                new("read-vs-queue-limit", R(BugClass.TypeConfusion, "inotify_dev_queue_event"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
+                new("event-vs-rm", R(BugClass.TypeConfusion, "inotify_dev_queue_event"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
+                new("workload:threads=2,ops=3", R(BugClass.TypeConfusion, "inotify_dev_queue_event"), 1000, 1, Preemptions: 0, VerifySchedules: 73),
             }),
         new(Fix.CoalesceLast, "coalesce-last",
             "Coalescing compares with the oldest queued event instead of the newest: A,B,A loses the second A.",
@@ -152,7 +156,7 @@ public static class Defects
             "commit b3b38d84 (2.6.34 era): atomic_inc_return on user->inotify_devs",
             9, null, new Showing[]
             {
-                new("limit-race", R(BugClass.LimitExceeded, "sys_inotify_init"), 1000, 4),
+                new("limit-race", R(BugClass.LimitExceeded, "sys_inotify_init"), 1000, 2, Preemptions: 1, VerifySchedules: 31),
             }),
         new(Fix.WatchLimitRace, "watch-limit-race",
             "create_watch checks inotify_watches with atomic_read, then increments: two instances of one user exceed max_user_watches.",
@@ -161,7 +165,7 @@ public static class Defects
             "later kernels: per-user watch counts charged atomically (ucounts)",
             10, null, new Showing[]
             {
-                new("limit-race", R(BugClass.LimitExceeded, "create_watch"), 1000, 5),
+                new("limit-race", R(BugClass.LimitExceeded, "create_watch"), 1000, 35, Preemptions: 1, VerifySchedules: 14),
             }),
         new(Fix.FindWatchRef, "find-watch-ref",
             "inotify_find_watch returns the watch without a reference: the caller's later use (inotify_rm_watch reads watch->wd) races with its removal and free.",
@@ -170,7 +174,7 @@ public static class Defects
             "A. Griffis, \"[PATCH] inotify kernel API\" repost, 25 May 2006; Linux 2.6.18 inotify_find_watch (get_inotify_watch(old); /* caller must put watch */)",
             11, null, new Showing[]
             {
-                new("audit-vs-user", R(BugClass.UseAfterFree, "inotify_rm_watch", "audit_destroy_watch"), 1000, 2),
+                new("audit-vs-user", R(BugClass.UseAfterFree, "inotify_rm_watch", "audit_destroy_watch"), 1000, 3, Preemptions: 1, VerifySchedules: 42),
             }),
         new(Fix.UmountPin, "umount-pin",
             "inotify_destroy and inotify_rm_wd pin a watch (and so its inode) across dropping ih->mutex: an umount in that window finds the inode busy and frees its superblock under it.",
@@ -179,8 +183,8 @@ public static class Defects
             "commit 8f7b0ba1 \"Fix inotify watch removal/umount races\" (Al Viro, v2.6.28-rc5)",
             14, null, new Showing[]
             {
-                new("close-vs-umount", R(BugClass.BusyInodes, "generic_shutdown_super", "inotify_destroy"), 1000, 17),
-                new("rm-vs-umount", R(BugClass.BusyInodes, "generic_shutdown_super", "inotify_rm_wd"), 1000, 6),
+                new("close-vs-umount", R(BugClass.BusyInodes, "generic_shutdown_super", "inotify_destroy"), 1000, 20, Preemptions: 1, VerifySchedules: 6),
+                new("rm-vs-umount", R(BugClass.BusyInodes, "generic_shutdown_super", "inotify_rm_wd"), 1000, 6, Preemptions: 1, VerifySchedules: 5),
             }),
         new(Fix.ChildFlagsWarn, "child-flags-warn",
             "set_dentry_child_flags warns about a negative child still flagged, which d_delete leaves for a moment (it clears the flag after fsnotify_nameremove, without dcache_lock).",
@@ -189,9 +193,9 @@ public static class Defects
             "later fs/inotify.c: set_dentry_child_flags without WARN_ONs",
             13, null, new Showing[]
             {
-                new("workload:threads=2,ops=3", R(BugClass.KernelWarning, "set_dentry_child_flags"), 1000, 17),
-                new("workload:threads=3,ops=4", R(BugClass.KernelWarning, "set_dentry_child_flags"), 1000, 38),
-                new("workload", R(BugClass.KernelWarning, "set_dentry_child_flags"), 1000, 38),
+                new("workload:threads=2,ops=3", R(BugClass.KernelWarning, "set_dentry_child_flags"), 1000, 219),
+                new("workload:threads=3,ops=4", R(BugClass.KernelWarning, "set_dentry_child_flags"), 1000, 107),
+                new("workload", R(BugClass.KernelWarning, "set_dentry_child_flags"), 1000, 160),
             }),
         new(Fix.OneshotUnmount, "oneshot-unmount",
             "On umount, the IN_UNMOUNT callback of an IN_ONESHOT watch drops its final reference, and remove_watch then touches the freed watch.",
@@ -200,9 +204,9 @@ public static class Defects
             "commit 6ee5a399 \"inotify: fix IN_ONESHOT unmount event watcher\" (D. Monakhov, 2008)",
             15, null, new Showing[]
             {
-                new("oneshot-vs-umount", R(BugClass.UseAfterFree, "remove_watch", "inotify_unmount_inodes"), 1000, 8),
-                new("workload:threads=2,ops=3", R(BugClass.UseAfterFree, "remove_watch", "inotify_unmount_inodes"), 1000, 41),
-                new("workload:threads=3,ops=4", R(BugClass.UseAfterFree, "remove_watch", "inotify_unmount_inodes"), 1000, 93),
+                new("oneshot-vs-umount", R(BugClass.UseAfterFree, "remove_watch", "inotify_unmount_inodes"), 1000, 1, Preemptions: 0, VerifySchedules: 2),
+                new("workload:threads=2,ops=3", R(BugClass.UseAfterFree, "remove_watch", "inotify_unmount_inodes"), 1000, 28),
+                new("workload:threads=3,ops=4", R(BugClass.UseAfterFree, "remove_watch", "inotify_unmount_inodes"), 1000, 28),
             }),
         new(Fix.OneshotUnmountPut, "oneshot-unmount-put",
             "Even with 6ee5a399, an IN_ONESHOT watch that never fired is put twice at umount (on IN_UNMOUNT as if it had fired, and on IN_IGNORED): the extra reference of inotify_unmount_inodes is then dropped on freed memory.",
@@ -211,9 +215,9 @@ public static class Defects
             "none in the kernel found: inotify was rebuilt on fsnotify in 2.6.31, which holds its own mark references (this project's fix)",
             16, null, new Showing[]
             {
-                new("oneshot-vs-umount", R(BugClass.UseAfterFree, "put_inotify_watch", "inotify_unmount_inodes"), 1000, 8),
-                new("workload:threads=2,ops=3", R(BugClass.UseAfterFree, "put_inotify_watch", "inotify_unmount_inodes"), 1000, 41),
-                new("workload:threads=3,ops=4", R(BugClass.UseAfterFree, "put_inotify_watch", "inotify_unmount_inodes"), 1000, 93),
+                new("oneshot-vs-umount", R(BugClass.UseAfterFree, "put_inotify_watch", "inotify_unmount_inodes"), 1000, 1, Preemptions: 0, VerifySchedules: 2),
+                new("workload:threads=2,ops=3", R(BugClass.UseAfterFree, "put_inotify_watch", "inotify_unmount_inodes"), 1000, 28),
+                new("workload:threads=3,ops=4", R(BugClass.UseAfterFree, "put_inotify_watch", "inotify_unmount_inodes"), 1000, 28),
             }),
         new(Fix.GfpNofs, "gfp-nofs",
             "GFP_KERNEL allocations under dev->ev_mutex / ih->mutex may enter reclaim, which takes iprune_mutex, held by umount around inotify_unmount_inodes: a lock-order cycle.",
@@ -222,12 +226,12 @@ public static class Defects
             "\"[patch] inotify: fix deadlock found by lockdep\" (A. van de Ven, 24 Jul 2006, 2.6.18-rc: kernel_event GFP_NOFS); later kernels for the name and the idr",
             17, null, new Showing[]
             {
-                new("add-vs-umount", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 1),
-                new("rm-vs-umount", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 15),
-                new("close-vs-umount", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 6),
-                new("workload:threads=2,ops=3", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 9),
-                new("workload:threads=3,ops=4", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 69),
-                new("workload", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 3),
+                new("add-vs-umount", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 3, Preemptions: 0, VerifySchedules: 1),
+                new("rm-vs-umount", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 2, Preemptions: 0, VerifySchedules: 2),
+                new("close-vs-umount", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 2, Preemptions: 0, VerifySchedules: 2),
+                new("workload:threads=2,ops=3", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 12),
+                new("workload:threads=3,ops=4", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 22),
+                new("workload", R(BugClass.LockOrderInversion, "inotify_unmount_inodes", "shrink_icache_memory"), 1000, 4),
             }),
         new(Fix.ChildFlagsRace, "child-flags-race",
             "inotify_add_watch sets the children's DCACHE_INOTIFY_PARENT_WATCHED before the watch is on the inode's list: a child instantiated in between misses the flag (WARN_ON in set_dentry_child_flags, lost parent events).",
@@ -236,7 +240,7 @@ public static class Defects
             "later fs/inotify.c: \"Set child flags _after_ adding the watch, so there is no race windows where newly instantiated children could miss their parent's watched flag.\"",
             12, null, new Showing[]
             {
-                new("child-flags", R(BugClass.SpecViolation, "inotify_add_watch", "set_dentry_child_flags"), 1000, 20),
+                new("child-flags", R(BugClass.SpecViolation, "inotify_add_watch", "set_dentry_child_flags"), 1000, 3, Preemptions: 1, VerifySchedules: 24),
             }),
     };
 

@@ -55,13 +55,14 @@ public class FindsDefectTests(ITestOutputHelper output)
             $"{defect} on {show.Label}: the registry records iteration {show.Measured}, found at {r.BugIteration}: " +
             "update Measured in src/Model/Defects.cs and the docs/findings.md table (FindingsTableMatchesTheRegistry prints it)");
 
-        // replay what was found: same seed and strategy, Coyote's reproducible trace
+        // replay what was found, strictly: exactly the recorded decisions
         var replay = Explorer.Run(new HuntOptions
         {
-            Scenario = o.Scenario, Fixes = o.Fixes, Strategy = o.Strategy, Seed = o.Seed,
-            FaultInjection = o.FaultInjection, ReplayTrace = r.CoyoteTrace,
+            Scenario = o.Scenario, Fixes = o.Fixes, FaultInjection = o.FaultInjection, Replay = r.Schedule,
         });
-        Assert.True(replay.Report != null, $"{defect} on {show.Label}: the replay did not reproduce a report ({replay.ReplayError ?? replay.OtherBug ?? replay.Summary})");
+        Assert.True(replay.Diverged is null, $"{defect} on {show.Label}: the replay diverged: {replay.Diverged}");
+        Assert.Equal(r.Schedule, replay.Schedule);
+        Assert.True(replay.Report != null, $"{defect} on {show.Label}: the replay did not reproduce a report ({replay.OtherBug ?? replay.Summary})");
         Assert.Equal(r.Report.Class, replay.Report!.Class);
         Assert.Equal(r.Report.Title, replay.Report.Title);
         Assert.Equal(r.Report.Functions, replay.Report.Functions);
