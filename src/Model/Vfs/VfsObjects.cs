@@ -40,9 +40,20 @@ public sealed class SuperBlock : KObject
     public Dentry? s_root { get { Chk(); return _s_root; } set { Chk(); _s_root = value; } }
 }
 
+/// <summary>include/linux/stat.h: file types and permission bits (defined once; scenarios, scripts and tests use these).</summary>
 public static class Mode
 {
-    public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    public const int S_IFMT = 0xF000, S_IFIFO = 0x1000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    public const int S_ISUID = 0x800, S_ISGID = 0x400, S_ISVTX = 0x200;
+    public const int S_IRWXU = 0x1c0, S_IRUSR = 0x100, S_IWUSR = 0x080, S_IXUSR = 0x040;
+    public const int S_IRWXG = 0x038, S_IRGRP = 0x020, S_IWGRP = 0x010, S_IXGRP = 0x008;
+    public const int S_IRWXO = 0x007, S_IROTH = 0x004, S_IWOTH = 0x002, S_IXOTH = 0x001;
+    /// <summary>S_IALLUGO without the type: the bits chmod may set (07777).</summary>
+    public const int S_IALLUGO = S_ISUID | S_ISGID | S_ISVTX | S_IRWXU | S_IRWXG | S_IRWXO;
+    /// <summary>0777, 0755, 0644, 0600: the modes the scenarios use.</summary>
+    public const int S_0777 = S_IRWXU | S_IRWXG | S_IRWXO, S_0755 = S_IRWXU | S_IRGRP | S_IXGRP | S_IROTH | S_IXOTH,
+        S_0644 = S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH, S_0600 = S_IRUSR | S_IWUSR;
+    public static bool S_ISFIFO(int m) => (m & S_IFMT) == S_IFIFO;
     public static bool S_ISDIR(int m) => (m & S_IFMT) == S_IFDIR;
     public static bool S_ISREG(int m) => (m & S_IFMT) == S_IFREG;
     public static bool S_ISLNK(int m) => (m & S_IFMT) == S_IFLNK;
@@ -186,11 +197,21 @@ public sealed class UserStruct : KObject
     }
 }
 
-/// <summary>Open-file flags and modes.</summary>
+/// <summary>
+/// Open-file flags (include/asm-generic/fcntl.h, i386/x86_64 values), the file modes of a
+/// struct file, lseek whence values and the ioctl the scripts issue: defined once.
+/// </summary>
 public static class O
 {
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_NONBLOCK = 0x800;
-    public const int FMODE_READ = 1, FMODE_WRITE = 2;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3;
+    public const int O_CREAT = 0x40, O_EXCL = 0x80, O_NOCTTY = 0x100, O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800;
+    public const int O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000;
+    /// <summary>The flags the simulated open() implements; any other bit is refused, never ignored.</summary>
+    public const int O_SUPPORTED = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECTORY | O_NOFOLLOW;
+    public const int FMODE_READ = 1, FMODE_WRITE = 2, FMODE_LSEEK = 4, FMODE_PREAD = 8, FMODE_PWRITE = 16;
+    public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+    /// <summary>FIONREAD (include/asm-i386/ioctls.h): bytes queued on the fd.</summary>
+    public const uint FIONREAD = 0x541B;
 }
 
 /// <summary>struct file_operations: what a struct file dispatches to.</summary>

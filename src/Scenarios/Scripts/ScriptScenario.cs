@@ -2,6 +2,7 @@ using System.Globalization;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
+using InotifySim.Model.Vfs;
 
 namespace InotifySim.Scenarios.Scripts;
 
@@ -35,9 +36,9 @@ public sealed class ScriptScenario : Scenario
     /// <summary>Loads FILE.isim; the scenario's name is the file name without its extension.</summary>
     public static ScriptScenario Load(string path)
     {
-        if (!File.Exists(path)) throw new ScriptException($"{path}: no such file");
+        if (!System.IO.File.Exists(path)) throw new ScriptException($"{path}: no such file");
         string text;
-        try { text = File.ReadAllText(path); }
+        try { text = System.IO.File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ScriptException($"{path}: cannot read: {e.Message}"); }
         return new ScriptScenario(Script.Parse(text, path), text);
     }
@@ -114,94 +115,17 @@ public sealed class ScriptScenario : Scenario
     private long Step(Machine m, string thread, ScriptStep st, Dictionary<string, long> vars, bool checkExpect)
     {
         var args = st.Args.Select(a => a.StartsWith('$') ? (vars.TryGetValue(a[1..], out var v) ? v : -1).ToString(CultureInfo.InvariantCulture) : a).ToList();
-        long Num(int i) => long.Parse(args[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        int Int(int i) => (int)Math.Clamp(Num(i), int.MinValue, int.MaxValue);
-        List<InotifyEventRecord>? events = null;
-        int fd = -1;
-        string fn;
-        long r;
-        var vfs = m.Vfs;
-        switch (st.Op)
-        {
-            case "inotify_init":
-                fn = "sys_inotify_init";
-                r = args.Count == 1 && args[0] == "nonblock" ? m.inotify_init_nonblock() : m.inotify_init();
-                break;
-            case "add_watch":
-                fn = "sys_inotify_add_watch";
-                r = m.inotify_add_watch(Int(0), args[1], IN.ParseMask(args[2])!.Value);
-                break;
-            case "rm_watch":
-                fn = "sys_inotify_rm_watch";
-                r = m.inotify_rm_watch(Int(0), Int(1));
-                break;
-            case "read":
-            {
-                fn = "sys_read";
-                fd = Int(0);
-                bool inotify = IsInotifyFd(m, fd);
-                if (inotify) r = m.read_events(fd, Math.Max(0, Int(1)), out events);
-                else r = vfs.sys_read(fd, Math.Max(0, Int(1)), out _);
-                break;
-            }
-            case "close":
-                fn = "sys_close";
-                r = m.close(Int(0));
-                break;
-            case "fionread":
-            {
-                fn = "sys_ioctl";
-                r = vfs.sys_ioctl(Int(0), 0x541B, out int value);
-                if (r == 0) r = value;
-                break;
-            }
-            case "poll":
-            {
-                fn = "sys_poll";
-                r = vfs.sys_poll(Int(0), out uint revents);
-                if (r >= 0) r = revents;
-                break;
-            }
-            case "open":
-                fn = "sys_open";
-                r = vfs.sys_open(args[0], args.Count > 1 ? Script.ParseOpenFlags(args[1])!.Value : 0);
-                break;
-            case "write":
-                fn = "sys_write";
-                if (args[0].StartsWith('/'))
-                {
-                    long f = vfs.sys_open(args[0], 1);
-                    if (f < 0) { r = f; break; }
-                    r = vfs.sys_write((int)f, Int(1));
-                    vfs.sys_close((int)f);
-                }
-                else r = vfs.sys_write(Int(0), Int(1));
-                break;
-            case "touch":
-            {
-                fn = "sys_open";
-                long f = vfs.sys_open(args[0], 0x41);
-                r = f < 0 ? f : vfs.sys_close((int)f);
-                break;
-            }
-            case "mkdir":
-                fn = "sys_mkdir";
-                r = args.Count > 1 ? vfs.sys_mkdir(args[0], Script.ParseMode(args[1])!.Value) : vfs.sys_mkdir(args[0]);
-                break;
-            case "rmdir": fn = "sys_rmdir"; r = vfs.sys_rmdir(args[0]); break;
-            case "unlink": fn = "sys_unlink"; r = vfs.sys_unlink(args[0]); break;
-            case "rename": fn = "sys_rename"; r = vfs.sys_rename(args[0], args[1]); break;
-            case "chmod": fn = "sys_chmod"; r = vfs.sys_chmod(args[0], Script.ParseMode(args[1])!.Value); break;
-            case "symlink": fn = "sys_symlink"; r = vfs.sys_symlink(args[0], args[1]); break;
-            case "setxattr": fn = "sys_setxattr"; r = vfs.sys_setxattr(args[0]); break;
-            case "mount": fn = "sys_mount"; r = vfs.sys_mount(args[0]); break;
-            case "umount": fn = "sys_umount"; r = vfs.sys_umount(args[0]); break;
-            case "audit_add": fn = "audit_add_rule"; r = m.Audit is null ? -Errno.EINVAL : m.Audit.audit_add_rule(args[0], IN.ParseMask(args[1])!.Value); break;
-            case "audit_remove": fn = "audit_remove_rule"; r = m.Audit is null ? -Errno.EINVAL : m.Audit.audit_remove_rule(args[0]); break;
-            default: throw new InvalidOperationException("unhandled script operation " + st.Op);
-        }
+        var spec = st.Spec;
+        var values = new object?[args.Count];
+        for (int i = 0; i < args.Count; i++)
+            values[i] = SysOps.ParseValue(spec.Args[i].Kind, args[i], spec.Args[i].Keywords)
+                ?? throw new ScriptException($"{Script.Name}:{st.Line}: bad value '{args[i]}' for {spec.Args[i].Name} of '{spec.Name}'");
+        var res = spec.Run(m, new SysArgs(values));
+        long r = res.Ret;
+        int fd = spec.Args.Length > 0 && spec.Args[0].Kind == ArgKind.Fd && values.Length > 0 ? (int)Math.Clamp((long)values[0]!, int.MinValue, int.MaxValue) : -1;
+        string fn = spec.KernelFn;
         if (st.Assign != null) vars[st.Assign] = r;
-        Log?.Invoke(new StepResult(st, thread, args, r, fd, (IReadOnlyList<InotifyEventRecord>?)events ?? Array.Empty<InotifyEventRecord>()));
+        Log?.Invoke(new StepResult(st, thread, args, r, st.Op == "read" ? fd : -1, res.Events));
         if (checkExpect && st.Expect != null && !st.Expect.Holds(r))
         {
             var k = m.K;
@@ -210,11 +134,5 @@ public sealed class ScriptScenario : Scenario
                 $"{Script.Name}:{st.Line}: {st.Text}\nthread {thread} ({k.current.Name}): returned {Errno.Ret(r)}, expected {st.Expect.Text}\n");
         }
         return r;
-    }
-
-    private static bool IsInotifyFd(Machine m, int fd)
-    {
-        if (m.K.current.Process is not InotifySim.Model.Vfs.Process p) return false;
-        return fd >= 0 && fd < p.Fds.Count && p.Fds[fd] is { } f && !f.IsFreed && f.f_op is InotifyUser;
     }
 }
