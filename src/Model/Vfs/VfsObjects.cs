@@ -78,7 +78,9 @@ public sealed class Inode : KObject
     public readonly Kernel.Mutex i_mutex;
 
     private readonly long _ino;
-    private int _i_nlink, _i_mode, _i_uid, _i_state;
+    private int _i_nlink, _i_mode, _i_uid, _i_gid, _i_state;
+    /// <summary>The extended attributes (name -> value length), in name order (deterministic).</summary>
+    private readonly SortedDictionary<string, int> _xattrs = new(StringComparer.Ordinal);
     private SuperBlock _i_sb;
     private string? _symlink;
     private long _i_size;
@@ -91,6 +93,7 @@ public sealed class Inode : KObject
         _ino = ino;
         _i_mode = mode;
         _i_uid = uid;
+        _i_gid = uid; // every user's primary group has its uid's number
         i_count = new Atomic(this, "i_count", refcount: true, revivable: true);
         i_sb_list = new ListHead(this, "i_sb_list");
         inotify_watches = new ListHead(this, "inotify_watches");
@@ -102,7 +105,11 @@ public sealed class Inode : KObject
     public int i_nlink { get { Chk(); return _i_nlink; } set { Chk(); _i_nlink = value; } }
     public int i_mode { get { Chk(); return _i_mode; } set { Chk(); _i_mode = value; } }
     public int i_uid { get { Chk(); return _i_uid; } set { Chk(); _i_uid = value; } }
+    public int i_gid { get { Chk(); return _i_gid; } set { Chk(); _i_gid = value; } }
     public int i_state { get { Chk(); return _i_state; } set { Chk(); _i_state = value; } }
+    public SortedDictionary<string, int> Xattrs { get { Chk(); return _xattrs; } }
+    /// <summary>S_DEAD (2.6.17 i_flags): the directory was removed; readdir returns -ENOENT.</summary>
+    public bool IsDeadDir { get; set; }
     public SuperBlock i_sb { get { Chk(); return _i_sb; } }
     public string? i_link { get { Chk(); return _symlink; } set { Chk(); _symlink = value; } }
     public long i_size { get { Chk(); return _i_size; } set { Chk(); _i_size = value; } }
@@ -235,6 +242,7 @@ public sealed class File : KObject
     private Dentry? _f_dentry;
     private Vfsmount? _f_vfsmnt;
     private int _f_mode, _f_flags;
+    private long _f_pos;
 
     public File(Kernel.Kernel k, FileOperations fop) : base(k)
     {
@@ -248,6 +256,8 @@ public sealed class File : KObject
     public Vfsmount? f_vfsmnt { get { Chk(); return _f_vfsmnt; } set { Chk(); _f_vfsmnt = value; } }
     public int f_mode { get { Chk(); return _f_mode; } set { Chk(); _f_mode = value; } }
     public int f_flags { get { Chk(); return _f_flags; } set { Chk(); _f_flags = value; } }
+    /// <summary>file->f_pos: the offset read, write, lseek and getdents use.</summary>
+    public long f_pos { get { Chk(); return _f_pos; } set { Chk(); _f_pos = value; } }
 }
 
 /// <summary>A process: credentials and the fd table (files_struct), shared by its threads.</summary>
@@ -259,6 +269,8 @@ public sealed class Process
     public int Uid { get; }
     public UserStruct User { get; }
     public readonly List<File?> Fds = new();
+    /// <summary>fs_struct->pwd / pwdmnt: the working directory (pinned), or null for "/" unpinned (never chdir'd).</summary>
+    public Nameidata? Cwd;
 
     public Process(int tgid, string comm, int uid, UserStruct user)
     {

@@ -54,6 +54,7 @@ public class EventOrderTests
             Assert.Equal(0, m.Vfs.sys_write(f, 0));
             Assert.Empty(Drain(m, fd));
             Assert.Equal(1, m.Vfs.sys_write(f, 1));
+            Assert.Equal(0, m.Vfs.sys_lseek(f, 0, SEEK_SET)); // the write moved the offset to the end
             Assert.Equal(1, m.Vfs.sys_read(f, 100, out _));
             Assert.Equal(new[] { $"{wd} IN_MODIFY f", $"{wd} IN_ACCESS f" }, DrainShow(m, fd));
             Assert.Equal(0, m.close(f));
@@ -321,6 +322,7 @@ public class EventOrderTests
             int wf = Ok(m.inotify_add_watch(fd, "/f", IN_ALL_EVENTS));
             int f = Ok(m.Vfs.sys_open("/f", O_RDWR));
             Assert.Equal(2, m.Vfs.sys_write(f, 2));
+            Assert.Equal(0, m.Vfs.sys_lseek(f, 0, SEEK_SET)); // the write moved the offset to the end
             Assert.Equal(2, m.Vfs.sys_read(f, 10, out _));
             Assert.Equal(0, m.close(f));
             Ok(m.Vfs.sys_chmod("/f", Mode.S_0644));
