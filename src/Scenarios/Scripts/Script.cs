@@ -12,6 +12,36 @@ public sealed class ScriptException(string message) : Exception(message);
 /// <summary>An optional assertion on a step's return value.</summary>
 public sealed record Expectation(string Text, Func<long, bool> Holds);
 
+/// <summary>One expected event: <c>WD MASK [NAME] [cookie=LABEL]</c> (WD a number or $var).</summary>
+public sealed record ExpectedEvent(int Line, string Wd, uint Mask, string? Name, string? Cookie)
+{
+    public override string ToString() => $"{Wd} {IN.MaskNames(Mask)}" + (Name is null ? "" : " " + Name) + (Cookie is null ? "" : " cookie=" + Cookie);
+}
+
+/// <summary>
+/// An <c>events</c> block after a <c>read</c>: the events that read returns, exactly (wd, mask,
+/// name, and cookies: events sharing a label share one non-zero cookie, different labels
+/// differ, no label means cookie 0); with <c>oneof</c>, one of the alternatives separated by <c>or</c>.
+/// </summary>
+public sealed class EventsAssertion
+{
+    public required int Line { get; init; }
+    public required bool OneOf { get; init; }
+    public List<List<ExpectedEvent>> Alternatives { get; } = new() { new() };
+}
+
+/// <summary>The stream properties of <c>assert $FD KIND $WD</c>: over every event the script's reads of $FD returned.</summary>
+public enum StreamProperty
+{
+    /// <summary>no-event-after-ignored: once IN_IGNORED was read for the wd, no event names it again (checked at each read).</summary>
+    NoEventAfterIgnored,
+    /// <summary>ignored-last: when the declaring thread ends, the last event read for the wd is IN_IGNORED.</summary>
+    IgnoredLast,
+}
+
+/// <summary>An <c>assert $FD no-event-after-ignored|ignored-last $WD</c> line.</summary>
+public sealed record StreamAssertion(int Line, string FdVar, StreamProperty Kind, string Wd, string Thread, string Text);
+
 /// <summary>One operation line: <c>[var =] op args... [expect VALUE]</c>.</summary>
 public sealed class ScriptStep
 {
@@ -22,6 +52,8 @@ public sealed class ScriptStep
     public required IReadOnlyList<string> Args { get; init; }
     public string? Assign { get; init; }
     public Expectation? Expect { get; set; }
+    /// <summary>An <c>events</c> block after a <c>read</c>.</summary>
+    public EventsAssertion? Events { get; set; }
     public required string Text { get; init; }
 }
 
@@ -62,6 +94,8 @@ public sealed class Script
     public Dictionary<string, int> Sysctl { get; } = new();
     public bool Audit { get; set; }
     public List<ScriptThread> Threads { get; } = new();
+    /// <summary>The <c>assert</c> lines (stream properties of an fd's events).</summary>
+    public List<StreamAssertion> Asserts { get; } = new();
 
     /// <summary>The script-only directives (setup section): not syscalls, so not in <see cref="SysOps"/>.</summary>
     internal static readonly string[] Directives = { "sysctl", "audit" };
@@ -77,6 +111,8 @@ public sealed class Script
         var sc = new Script { Name = name };
         var assigned = new HashSet<string>(StringComparer.Ordinal);
         List<ScriptStep>? section = null; // where steps go
+        EventsAssertion? block = null; // an open events block
+        int blockLine = 0;
         ScriptThread? thread = null;
         bool inSetup = false, sawSetup = false;
         var lines = text.Replace("\r\n", "\n").Split('\n');
@@ -89,6 +125,24 @@ public sealed class Script
             if (hash >= 0) raw = raw[..hash];
             var tok = raw.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (tok.Length == 0) continue;
+
+            if (block != null)
+            {
+                // inside an events block: event lines, 'or' (oneof only), 'end'
+                if (tok.Length == 1 && tok[0] == "end")
+                {
+                    block = null;
+                    continue;
+                }
+                if (tok.Length == 1 && tok[0] == "or")
+                {
+                    if (!block.OneOf) throw new ScriptException(Err("'or' is allowed only in an 'events oneof' block"));
+                    block.Alternatives.Add(new());
+                    continue;
+                }
+                block.Alternatives[^1].Add(ParseEvent(tok, ln, assigned, Err));
+                continue;
+            }
 
             switch (tok[0])
             {
@@ -143,6 +197,36 @@ public sealed class Script
                     thread.Started = true;
                     section = thread.Body;
                     continue;
+                case "events":
+                {
+                    if (section is null || section.Count == 0 || section[^1].Op != "read")
+                        throw new ScriptException(Err("'events' must follow a 'read' step: read FD COUNT, then events [oneof|none] ... end"));
+                    var prev = section[^1];
+                    if (prev.Events != null) throw new ScriptException(Err($"the read at line {prev.Line} already has an events block"));
+                    if (tok.Length > 2 || tok.Length == 2 && tok[1] is not ("oneof" or "none"))
+                        throw new ScriptException(Err("usage: events [oneof|none] (then one event a line: WD MASK [NAME] [cookie=LABEL], 'or' between alternatives, 'end')"));
+                    prev.Events = new EventsAssertion { Line = ln, OneOf = tok.Length == 2 && tok[1] == "oneof" };
+                    if (tok.Length == 2 && tok[1] == "none") continue; // no block: the read returns no event
+                    block = prev.Events;
+                    blockLine = ln;
+                    continue;
+                }
+                case "assert":
+                {
+                    if (thread is null) throw new ScriptException(Err("'assert' belongs in a thread section"));
+                    if (tok.Length != 4 || !tok[1].StartsWith('$') || !tok[3].StartsWith('$'))
+                        throw new ScriptException(Err("usage: assert $FD no-event-after-ignored|ignored-last $WD"));
+                    var kind = tok[2] switch
+                    {
+                        "no-event-after-ignored" => StreamProperty.NoEventAfterIgnored,
+                        "ignored-last" => StreamProperty.IgnoredLast,
+                        _ => throw new ScriptException(Err($"unknown property '{tok[2]}' (no-event-after-ignored, ignored-last)")),
+                    };
+                    foreach (var v in new[] { tok[1], tok[3] })
+                        if (!assigned.Contains(v[1..])) throw new ScriptException(Err($"variable '{v}' is used before it is assigned"));
+                    sc.Asserts.Add(new StreamAssertion(ln, tok[1][1..], kind, tok[3], thread.Name, string.Join(' ', tok)));
+                    continue;
+                }
                 case "expect":
                 {
                     if (section is null || section.Count == 0) throw new ScriptException(Err("'expect' without a step before it in this section"));
@@ -207,6 +291,7 @@ public sealed class Script
             section.Add(new ScriptStep { Line = ln, Op = spec.Name, Spec = spec, Args = args, Assign = assign, Expect = expect, Text = string.Join(' ', tok) });
             if (assign != null) assigned.Add(assign);
         }
+        if (block != null) throw new ScriptException($"{name}:{blockLine}: 'events' block without 'end'");
         if (!sawSetup && sc.Threads.Count == 0) throw new ScriptException($"{name}: empty script (no 'setup' or 'thread' section)");
         foreach (var t in sc.Threads)
         {
@@ -230,6 +315,32 @@ public sealed class Script
             throw new ScriptException(err($"bad {Label(a)} '{arg}' for '{spec.Name}' (expected {SysOps.Expected(a.Kind, a.Keywords)})"));
     }
 
+    private static ExpectedEvent ParseEvent(string[] tok, int ln, HashSet<string> assigned, Func<string, string> err)
+    {
+        const string usage = "an event line is WD MASK [NAME] [cookie=LABEL] (WD a number or $var; end the block with 'end')";
+        if (tok.Length < 2 || tok.Length > 4) throw new ScriptException(err(usage));
+        var wd = tok[0];
+        if (wd.StartsWith('$'))
+        {
+            if (!assigned.Contains(wd[1..])) throw new ScriptException(err($"variable '{wd}' is used before it is assigned"));
+        }
+        else if (!int.TryParse(wd, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+            throw new ScriptException(err($"bad wd '{wd}' ({usage})"));
+        var mask = IN.ParseMask(tok[1]) ?? throw new ScriptException(err($"bad mask '{tok[1]}' (names like IN_CREATE|IN_ISDIR, or a number)"));
+        string? name = null, cookie = null;
+        foreach (var t in tok.Skip(2))
+        {
+            if (t.StartsWith("cookie=", StringComparison.Ordinal))
+            {
+                if (cookie != null || t.Length == 7) throw new ScriptException(err($"bad cookie '{t}' ({usage})"));
+                cookie = t[7..];
+            }
+            else if (name is null && cookie is null) name = t;
+            else throw new ScriptException(err(usage));
+        }
+        return new ExpectedEvent(ln, wd, mask, name, cookie);
+    }
+
     private static string Label(ArgSpec a) => a.Kind switch
     {
         ArgKind.Fd or ArgKind.Wd or ArgKind.Num => "number",
@@ -247,7 +358,7 @@ public sealed class Script
         }
         if (long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)) return new Expectation(Errno.Ret(n), r => r == n);
         var name = v.TrimStart('-');
-        for (int e = 1; e < 64; e++)
+        for (int e = 1; e < 128; e++)
         {
             if (Errno.Name(e) == name && name != "E" + e.ToString(CultureInfo.InvariantCulture))
             {
