@@ -270,7 +270,8 @@ public sealed partial class Vfs
         data = Array.Empty<byte>();
         var f = fget(fd);
         if (f is null) return -Errno.EBADF;
-        long r = f.f_op.read(f, count, out data);
+        // vfs_read: "if (!(file->f_mode & FMODE_READ)) return -EBADF;"
+        long r = (f.f_mode & O.FMODE_READ) == 0 ? -Errno.EBADF : f.f_op.read(f, count, out data);
         fput(f);
         return r;
     }
@@ -280,7 +281,8 @@ public sealed partial class Vfs
         using var _ = K.Entry("sys_write");
         var f = fget(fd);
         if (f is null) return -Errno.EBADF;
-        long r = f.f_op.write(f, count);
+        // vfs_write: "if (!(file->f_mode & FMODE_WRITE)) return -EBADF;" (an inotify fd is FMODE_READ only)
+        long r = (f.f_mode & O.FMODE_WRITE) == 0 ? -Errno.EBADF : f.f_op.write(f, count);
         fput(f);
         return r;
     }
