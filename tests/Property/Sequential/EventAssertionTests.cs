@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using InotifySim.Model;
 using InotifySim.Scenarios.Cli;
 using InotifySim.Scenarios.Scripts;
@@ -157,18 +156,5 @@ public sealed class EventAssertionTests : IDisposable
         throw new DirectoryNotFoundException("examples/");
     }
 
-    /// <summary>Runs the (rewritten) tool's hunt in a child process: 300 schedules, one worker.</summary>
-    private (int code, string output) Hunt(string script)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "inotify-sim.dll"), "hunt", "--scenario", script, "--variant", "fixed", "--iterations", "300", "--jobs", "1" })
-            psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["COYOTE_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(180_000)) { p.Kill(entireProcessTree: true); throw new TimeoutException("hunt " + script); }
-        return (p.ExitCode, output + err.Result);
-    }
+    private (int code, string output) Hunt(string script) => ConformanceTests.Hunt(script, _dir, 300);
 }
