@@ -58,7 +58,7 @@ public sealed class Sim
     /// <summary>Creates a file (open O_CREAT|O_WRONLY, close).</summary>
     public void Touch(TaskStruct t, string path)
     {
-        int fd = (int)Do(t, m => m.Vfs.sys_open(path, 0x41), "create " + path);
+        int fd = (int)Do(t, m => m.Vfs.sys_open(path, InotifySim.Model.Vfs.O.O_CREAT | InotifySim.Model.Vfs.O.O_WRONLY), "create " + path);
         Do(t, m => m.Vfs.sys_close(fd), "close " + path);
     }
 }

@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
@@ -18,7 +20,7 @@ public class ModelSmokeTests
             int fd = (int)m.inotify_init();
             Assert.True(fd >= 0);
             Assert.Equal(1, m.inotify_add_watch(fd, "/d", IN_ALL_EVENTS));
-            int f = (int)m.Vfs.sys_open("/d/f", 0x41);
+            int f = (int)m.Vfs.sys_open("/d/f", O.O_CREAT | O.O_WRONLY);
             Assert.True(f >= 0, Errno.Ret(f));
             Assert.Equal(3, m.Vfs.sys_write(f, 3));
             Assert.Equal(0, m.close(f));

@@ -2,7 +2,9 @@ using InotifySim.Model.Kernel;
 
 namespace InotifySim.Model.Vfs;
 
-// fs/dcache.c (2.6.17), reduced: one alias per inode, children kept in d_subdirs.
+// fs/dcache.c (2.6.17), reduced: one alias per inode is remembered (a hard link's second
+// dentry is not: only directories' aliases are walked, and directories have no hard links),
+// children kept in d_subdirs.
 public sealed partial class Vfs
 {
     /// <summary>d_alloc(parent, name): a new negative dentry with d_count 1, pinning its parent.</summary>
@@ -25,7 +27,7 @@ public sealed partial class Vfs
     {
         using var _ = K.Fn("d_instantiate");
         dcache_lock.spin_lock();
-        if (inode != null) inode.i_dentry = entry;
+        if (inode != null && inode.i_dentry is null) inode.i_dentry = entry; // list_add(&entry->d_alias, &inode->i_dentry): the first alias is kept
         entry.d_inode = inode;
         Inotify.inotify_d_instantiate(entry, inode);
         dcache_lock.spin_unlock();
@@ -83,7 +85,7 @@ public sealed partial class Vfs
         if (inode != null)
         {
             dentry.d_inode = null;
-            inode.i_dentry = null;
+            if (ReferenceEquals(inode.i_dentry, dentry)) inode.i_dentry = null; // list_del_init(&dentry->d_alias)
             dcache_lock.spin_unlock();
             if (inode.i_nlink == 0) Fsnotify.fsnotify_inoderemove(this, inode);
             iput(inode);

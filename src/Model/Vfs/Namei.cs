@@ -2,7 +2,7 @@ using InotifySim.Model.Kernel;
 
 namespace InotifySim.Model.Vfs;
 
-// fs/namei.c (2.6.17), reduced: absolute paths (a relative path starts at /), ".", "..",
+// fs/namei.c (2.6.17), reduced: absolute paths and paths relative to the cwd, ".", "..",
 // mount crossing, symlinks (MAX_NESTED_LINKS 8, 40 in all), permission checks.
 public sealed partial class Vfs
 {
@@ -28,7 +28,9 @@ public sealed partial class Vfs
     {
         using var _ = K.Fn("__user_walk");
         int total = 0;
-        return path_walk(name, flags, out nd, 0, ref total, null);
+        // path_lookup: a relative name starts at current->fs->pwd
+        Nameidata? start = name.StartsWith('/') ? null : (K.current.Process as Process)?.Cwd;
+        return path_walk(name, flags, out nd, 0, ref total, start);
     }
 
     /// <summary>path_release(nd): drop the references the walk took.</summary>
@@ -136,6 +138,7 @@ public sealed partial class Vfs
     /// <summary>Cross into whatever is mounted on nd.dentry (the mount holds the new references).</summary>
     private void follow_mount(ref Nameidata nd)
     {
+        bool hopped = false;
         while (nd.dentry.d_mounted > 0)
         {
             // lookup_mnt(): find and pin the child mount under vfsmount_lock
@@ -152,7 +155,11 @@ public sealed partial class Vfs
             nd.mnt = m;
             nd.dentry = dget(m.mnt_root);
             dput(old.dentry);
-            // the old mount's reference is kept by the caller's cur
+            // the first mount's reference is kept by the caller's cur; an intermediate mount of
+            // a stack (mount on a mount's root) was pinned by the previous hop: drop it
+            // (2.6.17 __follow_mount: "if (res) mntput(path->mnt);")
+            if (hopped) mntput(old.mnt);
+            hopped = true;
         }
     }
 
@@ -189,9 +196,9 @@ public sealed partial class Vfs
         last = "";
         nd = default;
         var trimmed = path.TrimEnd('/');
-        if (trimmed.Length == 0) return -Errno.EBUSY; // "/" itself
+        if (trimmed.Length == 0) return path.Length == 0 ? -Errno.ENOENT : -Errno.EBUSY; // "" / "/" itself
         int slash = trimmed.LastIndexOf('/');
-        string dirPath = slash <= 0 ? "/" : trimmed[..slash];
+        string dirPath = slash < 0 ? "." : slash == 0 ? "/" : trimmed[..slash];
         last = trimmed[(slash + 1)..];
         if (last == "." || last == "..") return -Errno.EINVAL;
         if (last.Length > NAME_MAX) return -Errno.ENAMETOOLONG;

@@ -9,23 +9,49 @@ public sealed class RegularFops : FileOperations
     public RegularFops(Vfs vfs) => _vfs = vfs;
     public override string Name => "simplefs_file_operations";
 
+    /// <summary>vfs_read at file->f_pos (which advances).</summary>
     public override long read(File file, int count, out byte[] data)
+    {
+        long pos = file.f_pos;
+        long r = read_at(file, count, ref pos, out data);
+        if (r >= 0) file.f_pos = pos;
+        return r;
+    }
+
+    /// <summary>vfs_write at file->f_pos (O_APPEND: at the end first), which advances.</summary>
+    public override long write(File file, int count)
+    {
+        long pos = file.f_pos;
+        if ((file.f_flags & O.O_APPEND) != 0 && (file.f_mode & O.FMODE_WRITE) != 0) pos = file.f_dentry!.d_inode!.i_size;
+        long r = write_at(file, count, ref pos);
+        if (r >= 0) file.f_pos = pos;
+        return r;
+    }
+
+    /// <summary>
+    /// vfs_read(file, buf, count, pos) (fs/read_write.c 2.6.17): the simulated file has no
+    /// content, only a size; "if (ret > 0) fsnotify_access(file->f_dentry)".
+    /// </summary>
+    public long read_at(File file, int count, ref long pos, out byte[] data)
     {
         data = Array.Empty<byte>();
         if ((file.f_mode & O.FMODE_READ) == 0) return -Errno.EBADF;
         var inode = file.f_dentry!.d_inode!;
         if (inode.IsDir) return -Errno.EISDIR;
-        long n = Math.Min(count, inode.i_size);
+        long n = Math.Max(0, Math.Min(count, inode.i_size - pos));
+        pos += n;
         if (n > 0) // vfs_read: if (ret > 0) fsnotify_access
             Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
         return n;
     }
 
-    public override long write(File file, int count)
+    /// <summary>vfs_write(file, buf, count, pos) (2.6.17): "if (ret > 0) fsnotify_modify(file->f_dentry)".</summary>
+    public long write_at(File file, int count, ref long pos)
     {
         if ((file.f_mode & O.FMODE_WRITE) == 0) return -Errno.EBADF;
         var inode = file.f_dentry!.d_inode!;
-        inode.i_size += count;
+        pos += count;
+        if (pos > inode.i_size) inode.i_size = pos;
         if (count > 0) // vfs_write: if (ret > 0) fsnotify_modify
             Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
         return count;
@@ -119,46 +145,74 @@ public sealed partial class Vfs
 
     // ---------------------------------------------------------------- syscalls
 
-    public long sys_open(string path, int flags, int mode = 0x1a4)
+    /// <summary>
+    /// sys_open -> do_sys_open -> do_filp_open -> open_namei + may_open (fs/namei.c, fs/open.c
+    /// 2.6.17). Implemented flags: O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK,
+    /// O_DIRECTORY, O_NOFOLLOW; any other bit is a model limit and refused (never ignored).
+    /// O_TRUNC of an existing regular file runs do_truncate(dentry, 0, ATTR_MTIME|ATTR_CTIME)
+    /// in may_open, before do_sys_open's fsnotify_open: IN_MODIFY comes before IN_OPEN. A file
+    /// the call created is not truncated (open_namei: "flag &amp;= ~O_TRUNC").
+    /// </summary>
+    public long sys_open(string path, int flags, int mode = Mode.S_0644)
     {
         using var _ = K.Entry("sys_open");
-        const int O_CREAT = 0x40, O_EXCL = 0x80;
+        if ((flags & ~O.O_SUPPORTED) != 0 || (flags & O.O_ACCMODE) == O.O_ACCMODE)
+            throw new NotSupportedException($"open flags 0x{flags:x}: the simulated open() implements only O_ACCMODE (not 3), O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW");
         int fd = get_unused_fd();
         if (fd < 0) return fd;
         Nameidata nd;
-        int err = __user_walk(path, LOOKUP_FOLLOW, out nd);
-        if (err == -Errno.ENOENT && (flags & O_CREAT) != 0)
+        int lookup = ((flags & O.O_NOFOLLOW) != 0 ? 0 : LOOKUP_FOLLOW) | ((flags & O.O_DIRECTORY) != 0 ? LOOKUP_DIRECTORY : 0);
+        int err = __user_walk(path, lookup, out nd);
+        bool created = false;
+        if (err == -Errno.ENOENT && (flags & O.O_CREAT) != 0)
         {
-            err = do_create(path, Mode.S_IFREG | (mode & 0x1ff), out nd);
+            err = do_create(path, Mode.S_IFREG | (mode & Mode.S_IALLUGO & ~Mode.S_IFMT), out nd, out created);
         }
-        else if (err == 0 && (flags & O_CREAT) != 0 && (flags & O_EXCL) != 0)
+        else if (err == 0 && (flags & O.O_CREAT) != 0 && (flags & O.O_EXCL) != 0)
         {
             path_release(ref nd);
             err = -Errno.EEXIST;
         }
         if (err != 0) { put_unused_fd(fd); return err; }
         var inode = nd.dentry.d_inode!;
+        // O_NOFOLLOW on a symlink (open_namei: "if (flag & O_NOFOLLOW) goto exit" -> -ELOOP)
+        if (Mode.S_ISLNK(inode.i_mode)) { path_release(ref nd); put_unused_fd(fd); return -Errno.ELOOP; }
         int acc = flags & O.O_ACCMODE;
         int fmode = acc == O.O_RDONLY ? O.FMODE_READ : acc == O.O_WRONLY ? O.FMODE_WRITE : O.FMODE_READ | O.FMODE_WRITE;
-        if (inode.IsDir && (fmode & O.FMODE_WRITE) != 0) { path_release(ref nd); put_unused_fd(fd); return -Errno.EISDIR; }
-        int need = ((fmode & O.FMODE_READ) != 0 ? MAY_READ : 0) | ((fmode & O.FMODE_WRITE) != 0 ? MAY_WRITE : 0);
-        err = permission(inode, need);
+        bool trunc = (flags & O.O_TRUNC) != 0 && !created;
+        // may_open(): a directory cannot be opened for writing or truncated
+        if (inode.IsDir && ((fmode & O.FMODE_WRITE) != 0 || trunc)) { path_release(ref nd); put_unused_fd(fd); return -Errno.EISDIR; }
+        int need = ((fmode & O.FMODE_READ) != 0 ? MAY_READ : 0) | ((fmode & O.FMODE_WRITE) != 0 || trunc ? MAY_WRITE : 0);
+        err = created ? 0 : permission(inode, need); // a file this call created is not checked again
         if (err != 0) { path_release(ref nd); put_unused_fd(fd); return err; }
+        if (Mode.S_ISFIFO(inode.i_mode) && !(acc == O.O_RDONLY && (flags & O.O_NONBLOCK) != 0))
+        {
+            // fifo_open: only a non-blocking reader is modelled (a writer with no reader is
+            // -ENXIO in Linux too; a blocking open would sleep for a partner: not modelled)
+            path_release(ref nd); put_unused_fd(fd); return -Errno.ENXIO;
+        }
+        if (trunc && Mode.S_ISREG(inode.i_mode))
+        {
+            // may_open: do_truncate(dentry, 0, ATTR_MTIME|ATTR_CTIME, NULL) -> notify_change -> fsnotify_change
+            do_truncate(nd.dentry, 0, Fsnotify.ATTR_MTIME | ATTR_CTIME);
+        }
         var f = get_empty_filp(RegularFops);
         if (f is null) { path_release(ref nd); put_unused_fd(fd); return -Errno.ENFILE; }
         f.f_dentry = nd.dentry; // the walk's references move to the file
         f.f_vfsmnt = nd.mnt;
-        f.f_mode = fmode;
-        f.f_flags = flags;
+        f.f_mode = fmode | O.FMODE_LSEEK | O.FMODE_PREAD | O.FMODE_PWRITE; // __dentry_open
+        f.f_flags = flags & ~(O.O_CREAT | O.O_EXCL | O.O_TRUNC | O.O_NOCTTY);
+        f.f_pos = 0;
         Fsnotify.fsnotify_open(this, nd.dentry);
         fd_install(fd, f);
         return fd;
     }
 
     /// <summary>open(O_CREAT) of a missing file: vfs_create under the parent's i_mutex.</summary>
-    private int do_create(string path, int mode, out Nameidata nd)
+    private int do_create(string path, int mode, out Nameidata nd, out bool created)
     {
         nd = default;
+        created = false;
         int err = lookup_parent(path, out var parent, out var last);
         if (err != 0) return err;
         var dir = parent.dentry.d_inode!;
@@ -178,6 +232,7 @@ public sealed partial class Vfs
         err = vfs_create(dir, dentry, mode);
         dir.i_mutex.mutex_unlock();
         if (err != 0) { dput(dentry); path_release(ref parent); return err; }
+        created = true;
         nd.dentry = dentry;
         nd.mnt = mntget(parent.mnt);
         path_release(ref parent);
@@ -215,7 +270,8 @@ public sealed partial class Vfs
         data = Array.Empty<byte>();
         var f = fget(fd);
         if (f is null) return -Errno.EBADF;
-        long r = f.f_op.read(f, count, out data);
+        // vfs_read: "if (!(file->f_mode & FMODE_READ)) return -EBADF;"
+        long r = (f.f_mode & O.FMODE_READ) == 0 ? -Errno.EBADF : f.f_op.read(f, count, out data);
         fput(f);
         return r;
     }
@@ -225,7 +281,8 @@ public sealed partial class Vfs
         using var _ = K.Entry("sys_write");
         var f = fget(fd);
         if (f is null) return -Errno.EBADF;
-        long r = f.f_op.write(f, count);
+        // vfs_write: "if (!(file->f_mode & FMODE_WRITE)) return -EBADF;" (an inotify fd is FMODE_READ only)
+        long r = (f.f_mode & O.FMODE_WRITE) == 0 ? -Errno.EBADF : f.f_op.write(f, count);
         fput(f);
         return r;
     }
@@ -252,7 +309,7 @@ public sealed partial class Vfs
         return revents != 0 ? 1 : 0;
     }
 
-    public long sys_mkdir(string path, int mode = 0x1ed)
+    public long sys_mkdir(string path, int mode = Mode.S_0755)
     {
         using var _ = K.Entry("sys_mkdir");
         return create_at(path, (dir, dentry) => vfs_mkdir(dir, dentry, mode));
@@ -287,7 +344,7 @@ public sealed partial class Vfs
         using var _ = K.Fn("vfs_mkdir");
         int err = permission(dir, MAY_WRITE | MAY_EXEC);
         if (err != 0) return err;
-        var inode = new_inode(dir.i_sb, Mode.S_IFDIR | (mode & 0x1ff), K.current.Uid);
+        var inode = new_inode(dir.i_sb, Mode.S_IFDIR | (mode & Mode.S_IALLUGO), K.current.Uid);
         if (inode is null) return -Errno.ENOMEM;
         inode.i_nlink = 2;
         dir.i_nlink++;
@@ -307,7 +364,7 @@ public sealed partial class Vfs
         using var _ = K.Fn("vfs_symlink");
         int err = permission(dir, MAY_WRITE | MAY_EXEC);
         if (err != 0) return err;
-        var inode = new_inode(dir.i_sb, Mode.S_IFLNK | 0x1ff, K.current.Uid);
+        var inode = new_inode(dir.i_sb, Mode.S_IFLNK | Mode.S_0777, K.current.Uid);
         if (inode is null) return -Errno.ENOMEM;
         inode.i_link = target;
         d_instantiate(dentry, inode);
@@ -366,6 +423,7 @@ public sealed partial class Vfs
         // store, so pruning a positive child would lose it)
         dentry_unhash(dentry);
         inode.i_nlink = 0;
+        inode.IsDeadDir = true; // vfs_rmdir: "dentry->d_inode->i_flags |= S_DEAD"
         dir.i_nlink--;
         inode.i_mutex.mutex_unlock();
         d_delete(dentry);
@@ -456,8 +514,9 @@ public sealed partial class Vfs
                 foreach (var c in new_dentry.d_subdirs)
                     if (c.d_inode != null && c.d_hashed) return -Errno.ENOTEMPTY;
             }
-            if (new_dentry.d_mounted > 0 || old_dentry.d_mounted > 0) return -Errno.EBUSY;
         }
+        // vfs_rename_dir / vfs_rename_other: "if (d_mountpoint(old_dentry)||d_mountpoint(new_dentry)) error = -EBUSY;"
+        if (new_dentry.d_mounted > 0 || old_dentry.d_mounted > 0) return -Errno.EBUSY;
         string old_name = old_dentry.d_name; // fsnotify_oldname_init
         if (target != null)
         {
@@ -486,26 +545,9 @@ public sealed partial class Vfs
         else
         {
             inode.i_mutex.mutex_lock();
-            inode.i_mode = (inode.i_mode & Mode.S_IFMT) | (mode & 0x1ff);
+            inode.i_mode = (inode.i_mode & Mode.S_IFMT) | (mode & Mode.S_IALLUGO);
             inode.i_mutex.mutex_unlock();
             Fsnotify.fsnotify_change(this, nd.dentry, Fsnotify.ATTR_MODE);
-        }
-        path_release(ref nd);
-        return err;
-    }
-
-    public long sys_setxattr(string path)
-    {
-        using var _ = K.Entry("sys_setxattr");
-        int err = __user_walk(path, LOOKUP_FOLLOW, out var nd);
-        if (err != 0) return err;
-        var inode = nd.dentry.d_inode!;
-        if (K.current.Uid != 0 && K.current.Uid != inode.i_uid) err = -Errno.EPERM;
-        else
-        {
-            inode.i_mutex.mutex_lock();
-            inode.i_mutex.mutex_unlock();
-            Fsnotify.fsnotify_xattr(this, nd.dentry);
         }
         path_release(ref nd);
         return err;
@@ -537,6 +579,7 @@ public sealed partial class Vfs
     /// umount(path): -EBUSY while anything but the mount tree and this walk holds the mount;
     /// then generic_shutdown_super: shrink the dcache, clear MS_ACTIVE, invalidate_inodes
     /// (which runs inotify_unmount_inodes), "busy inodes after unmount", free the superblock.
+    /// The walk ends on the topmost of stacked mounts, which is the one unmounted.
     /// </summary>
     public long sys_umount(string path)
     {
@@ -546,10 +589,19 @@ public sealed partial class Vfs
         if (err != 0) return err;
         var mnt = nd.mnt;
         if (!ReferenceEquals(nd.dentry, mnt.mnt_root) || ReferenceEquals(mnt, RootMnt)) { path_release(ref nd); return -Errno.EINVAL; }
-        // do_umount: under vfsmount_lock, busy unless only the mount tree (one reference)
-        // and this walk (another) hold it; then detach it from the tree
+        return do_umount(mnt, () => path_release(ref nd), walkRefs: 1);
+    }
+
+    /// <summary>
+    /// do_umount (fs/namespace.c 2.6.17): under vfsmount_lock, busy unless only the mount tree
+    /// (one reference) and the caller's <paramref name="walkRefs"/> hold it, or a mount sits on
+    /// it; otherwise detach it from the tree; then <paramref name="release"/> drops the
+    /// caller's references and the mount is killed.
+    /// </summary>
+    private long do_umount(Vfsmount mnt, Action release, int walkRefs)
+    {
         vfsmount_lock.spin_lock();
-        bool busy = mnt.mnt_count.atomic_read() > 2;
+        bool busy = mnt.mnt_count.atomic_read() > 1 + walkRefs;
         foreach (var child in _mounts)
         {
             if (ReferenceEquals(child.mnt_parent, mnt)) busy = true;
@@ -562,7 +614,7 @@ public sealed partial class Vfs
             mp.d_mounted--;
         }
         vfsmount_lock.spin_unlock();
-        path_release(ref nd);
+        release();
         if (busy) return -Errno.EBUSY;
         kill_mount(mnt);
         dput(mp);
@@ -663,15 +715,25 @@ public sealed partial class Vfs
         }
     }
 
-    /// <summary>Unmounts everything but the root, deepest first, then shuts the root superblock down.</summary>
+    /// <summary>
+    /// Teardown: every process leaves its working directory (exit_fs), then everything but the
+    /// root is unmounted, newest first, by the mount itself (a mount on "/" is not reachable by
+    /// a path walk, as in Linux), then the root superblock is shut down.
+    /// </summary>
     public void umount_all()
     {
         using var _ = K.Fn("umount_all");
+        foreach (var p in _cwdHolders)
+        {
+            if (p.Cwd is { } cwd) { var nd = cwd; p.Cwd = null; path_release(ref nd); }
+        }
+        _cwdHolders.Clear();
         for (int i = _mounts.Count - 1; i >= 0; i--)
         {
+            if (i >= _mounts.Count) continue;
             var m = _mounts[i];
             if (ReferenceEquals(m, RootMnt)) continue;
-            long r = sys_umount(m.Path);
+            long r = do_umount(m, () => { }, walkRefs: 0);
             if (r != 0)
                 K.Bug(BugClass.Leak, $"umount of {m.Path} at teardown failed with {Errno.Ret(r)}: a reference to the mount was leaked",
                     new[] { "sys_umount" }, new[] { K.current.Name }, new[] { m.Path }, $"mnt_count {m.mnt_count.Peek}\n");

@@ -40,9 +40,20 @@ public sealed class SuperBlock : KObject
     public Dentry? s_root { get { Chk(); return _s_root; } set { Chk(); _s_root = value; } }
 }
 
+/// <summary>include/linux/stat.h: file types and permission bits (defined once; scenarios, scripts and tests use these).</summary>
 public static class Mode
 {
-    public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    public const int S_IFMT = 0xF000, S_IFIFO = 0x1000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    public const int S_ISUID = 0x800, S_ISGID = 0x400, S_ISVTX = 0x200;
+    public const int S_IRWXU = 0x1c0, S_IRUSR = 0x100, S_IWUSR = 0x080, S_IXUSR = 0x040;
+    public const int S_IRWXG = 0x038, S_IRGRP = 0x020, S_IWGRP = 0x010, S_IXGRP = 0x008;
+    public const int S_IRWXO = 0x007, S_IROTH = 0x004, S_IWOTH = 0x002, S_IXOTH = 0x001;
+    /// <summary>S_IALLUGO without the type: the bits chmod may set (07777).</summary>
+    public const int S_IALLUGO = S_ISUID | S_ISGID | S_ISVTX | S_IRWXU | S_IRWXG | S_IRWXO;
+    /// <summary>0777, 0755, 0644, 0600: the modes the scenarios use.</summary>
+    public const int S_0777 = S_IRWXU | S_IRWXG | S_IRWXO, S_0755 = S_IRWXU | S_IRGRP | S_IXGRP | S_IROTH | S_IXOTH,
+        S_0644 = S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH, S_0600 = S_IRUSR | S_IWUSR;
+    public static bool S_ISFIFO(int m) => (m & S_IFMT) == S_IFIFO;
     public static bool S_ISDIR(int m) => (m & S_IFMT) == S_IFDIR;
     public static bool S_ISREG(int m) => (m & S_IFMT) == S_IFREG;
     public static bool S_ISLNK(int m) => (m & S_IFMT) == S_IFLNK;
@@ -67,7 +78,9 @@ public sealed class Inode : KObject
     public readonly Kernel.Mutex i_mutex;
 
     private readonly long _ino;
-    private int _i_nlink, _i_mode, _i_uid, _i_state;
+    private int _i_nlink, _i_mode, _i_uid, _i_gid, _i_state;
+    /// <summary>The extended attributes (name -> value length), in name order (deterministic).</summary>
+    private readonly SortedDictionary<string, int> _xattrs = new(StringComparer.Ordinal);
     private SuperBlock _i_sb;
     private string? _symlink;
     private long _i_size;
@@ -80,6 +93,7 @@ public sealed class Inode : KObject
         _ino = ino;
         _i_mode = mode;
         _i_uid = uid;
+        _i_gid = uid; // every user's primary group has its uid's number
         i_count = new Atomic(this, "i_count", refcount: true, revivable: true);
         i_sb_list = new ListHead(this, "i_sb_list");
         inotify_watches = new ListHead(this, "inotify_watches");
@@ -91,7 +105,11 @@ public sealed class Inode : KObject
     public int i_nlink { get { Chk(); return _i_nlink; } set { Chk(); _i_nlink = value; } }
     public int i_mode { get { Chk(); return _i_mode; } set { Chk(); _i_mode = value; } }
     public int i_uid { get { Chk(); return _i_uid; } set { Chk(); _i_uid = value; } }
+    public int i_gid { get { Chk(); return _i_gid; } set { Chk(); _i_gid = value; } }
     public int i_state { get { Chk(); return _i_state; } set { Chk(); _i_state = value; } }
+    public SortedDictionary<string, int> Xattrs { get { Chk(); return _xattrs; } }
+    /// <summary>S_DEAD (2.6.17 i_flags): the directory was removed; readdir returns -ENOENT.</summary>
+    public bool IsDeadDir { get; set; }
     public SuperBlock i_sb { get { Chk(); return _i_sb; } }
     public string? i_link { get { Chk(); return _symlink; } set { Chk(); _symlink = value; } }
     public long i_size { get { Chk(); return _i_size; } set { Chk(); _i_size = value; } }
@@ -186,11 +204,21 @@ public sealed class UserStruct : KObject
     }
 }
 
-/// <summary>Open-file flags and modes.</summary>
+/// <summary>
+/// Open-file flags (include/asm-generic/fcntl.h, i386/x86_64 values), the file modes of a
+/// struct file, lseek whence values and the ioctl the scripts issue: defined once.
+/// </summary>
 public static class O
 {
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_NONBLOCK = 0x800;
-    public const int FMODE_READ = 1, FMODE_WRITE = 2;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3;
+    public const int O_CREAT = 0x40, O_EXCL = 0x80, O_NOCTTY = 0x100, O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800;
+    public const int O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000;
+    /// <summary>The flags the simulated open() implements; any other bit is refused, never ignored.</summary>
+    public const int O_SUPPORTED = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECTORY | O_NOFOLLOW;
+    public const int FMODE_READ = 1, FMODE_WRITE = 2, FMODE_LSEEK = 4, FMODE_PREAD = 8, FMODE_PWRITE = 16;
+    public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+    /// <summary>FIONREAD (include/asm-i386/ioctls.h): bytes queued on the fd.</summary>
+    public const uint FIONREAD = 0x541B;
 }
 
 /// <summary>struct file_operations: what a struct file dispatches to.</summary>
@@ -214,6 +242,7 @@ public sealed class File : KObject
     private Dentry? _f_dentry;
     private Vfsmount? _f_vfsmnt;
     private int _f_mode, _f_flags;
+    private long _f_pos;
 
     public File(Kernel.Kernel k, FileOperations fop) : base(k)
     {
@@ -227,6 +256,8 @@ public sealed class File : KObject
     public Vfsmount? f_vfsmnt { get { Chk(); return _f_vfsmnt; } set { Chk(); _f_vfsmnt = value; } }
     public int f_mode { get { Chk(); return _f_mode; } set { Chk(); _f_mode = value; } }
     public int f_flags { get { Chk(); return _f_flags; } set { Chk(); _f_flags = value; } }
+    /// <summary>file->f_pos: the offset read, write, lseek and getdents use.</summary>
+    public long f_pos { get { Chk(); return _f_pos; } set { Chk(); _f_pos = value; } }
 }
 
 /// <summary>A process: credentials and the fd table (files_struct), shared by its threads.</summary>
@@ -238,6 +269,8 @@ public sealed class Process
     public int Uid { get; }
     public UserStruct User { get; }
     public readonly List<File?> Fds = new();
+    /// <summary>fs_struct->pwd / pwdmnt: the working directory (pinned), or null for "/" unpinned (never chdir'd).</summary>
+    public Nameidata? Cwd;
 
     public Process(int tgid, string comm, int uid, UserStruct user)
     {

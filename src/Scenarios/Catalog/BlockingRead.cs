@@ -22,7 +22,7 @@ public sealed class BlockingRead : Scenario
         long got = 0;
         List<InotifySim.Model.Inotify.InotifyEventRecord>? evs = null;
         s.Thread(p, () => got = s.M.read_events(fd, 4096, out evs));
-        s.Thread(q, () => s.M.Vfs.sys_chmod("/d", 0x1c0));
+        s.Thread(q, () => s.M.Vfs.sys_chmod("/d", InotifySim.Model.Vfs.Mode.S_IRWXU));
         s.AtEnd(() =>
         {
             var k = s.M.K;

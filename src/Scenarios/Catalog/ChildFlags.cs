@@ -20,14 +20,14 @@ public sealed class ChildFlags : Scenario
         s.Thread(p, () => wd = s.M.inotify_add_watch(fd, "/d", IN_MODIFY));
         s.Thread(q, () =>
         {
-            int f = (int)s.M.Vfs.sys_open("/d/f", 0x41);
+            int f = (int)s.M.Vfs.sys_open("/d/f", InotifySim.Model.Vfs.O.O_CREAT | InotifySim.Model.Vfs.O.O_WRONLY);
             if (f >= 0) s.M.Vfs.sys_close(f);
         });
         s.AtEnd(() =>
         {
             // once both are done, a write to the child must reach the parent's watch
             var k = s.M.K;
-            int f = (int)s.M.Vfs.sys_open("/d/f", 1);
+            int f = (int)s.M.Vfs.sys_open("/d/f", InotifySim.Model.Vfs.O.O_WRONLY);
             if (f < 0) return; // the create failed (an injected ENOMEM): nothing to check
             s.M.Vfs.sys_write(f, 1);
             s.M.Vfs.sys_close(f);

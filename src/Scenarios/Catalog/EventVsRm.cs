@@ -19,7 +19,7 @@ public sealed class EventVsRm : Scenario
         var q = s.M.NewProcess("writer", 0);
         s.Thread(q, () =>
         {
-            int f = (int)s.M.Vfs.sys_open("/d/f", 1);
+            int f = (int)s.M.Vfs.sys_open("/d/f", InotifySim.Model.Vfs.O.O_WRONLY);
             if (f < 0) return;
             s.M.Vfs.sys_write(f, 1);
             s.M.Vfs.sys_close(f);

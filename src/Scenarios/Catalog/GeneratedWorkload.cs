@@ -1,6 +1,7 @@
 using System.Globalization;
 using InotifySim.Model;
 using InotifySim.Model.Kernel;
+using InotifySim.Model.Vfs;
 using static InotifySim.Model.Inotify.IN;
 
 namespace InotifySim.Scenarios.Catalog;
@@ -76,7 +77,7 @@ public sealed class GeneratedWorkload : Scenario
         s.Touch(root, "/d/a");
         s.Touch(root, "/d/b");
         s.Touch(root, "/mnt/m");
-        s.Do(root, x => x.Vfs.sys_chmod("/d", 0x1ff), "chmod");
+        s.Do(root, x => x.Vfs.sys_chmod("/d", Mode.S_0777), "chmod");
         s.Do(root, x => x.Audit!.audit_add_rule("/d/a", IN_ALL_EVENTS), "audit_add_rule");
 
         // processes: root, then alternating users' processes; threads 2k and 2k+1 share a process
@@ -111,72 +112,58 @@ public sealed class GeneratedWorkload : Scenario
         }
     }
 
-    private void Step(Machine m, TaskStruct t, ProcState st)
+    /// <summary>
+    /// The workload's operation mix, in choice order: each entry issues syscalls of the shared
+    /// vocabulary (<see cref="SysOps"/>) with arguments chosen by controlled choices. An entry
+    /// listed twice is chosen twice as often. Adding an operation to the workload is one line.
+    /// </summary>
+    private static readonly (string what, Action<Ctx> run)[] Mix =
     {
-        var k = m.K;
-        int op = k.ChooseInt(13, "workload op");
-        switch (op)
+        ("add_watch", c => c.Sys("add_watch", c.St.Fd, c.Pick(Paths, "path"), c.Pick(Masks, "mask"))),
+        ("add_watch", c => c.Sys("add_watch", c.St.Fd, c.Pick(Paths, "path"), c.Pick(Masks, "mask"))),
+        ("rm_watch", c => c.Sys("rm_watch", c.St.Fd, 1 + c.K.ChooseInt(4, "wd"))),
+        ("read", c => c.Sys("read", c.St.Fd, c.K.ChooseBool("read size") ? 32 : 4096)),
+        ("write", c => c.Sys("write", c.Pick(Files, "file"), 1)),
+        ("unlink", c => c.Sys("unlink", c.Pick(Files, "file"))),
+        ("touch", c => c.Sys("touch", c.Pick(Files, "file"))),
+        ("rename", c =>
         {
-            case 0:
-            case 1:
-                m.inotify_add_watch(st.Fd, Paths[k.ChooseInt(Paths.Length, "path")], Masks[k.ChooseInt(Masks.Length, "mask")]);
-                break;
-            case 2:
-                m.inotify_rm_watch(st.Fd, 1 + k.ChooseInt(4, "wd"));
-                break;
-            case 3:
-                m.read_events(st.Fd, k.ChooseBool("read size") ? 32 : 4096, out _);
-                break;
-            case 4:
+            if (c.K.ChooseBool("rename direction")) c.Sys("rename", "/d/a", "/d/b");
+            else c.Sys("rename", "/d/b", "/d/s/c");
+        }),
+        ("chmod", c => c.Sys("chmod", c.Pick(Paths, "path"), Mode.S_0777)),
+        ("close", c => c.Sys("close", c.St.Fd)),
+        ("inotify_init", c =>
+        {
+            long fd = c.Sys("inotify_init", "nonblock");
+            if (fd >= 0) c.St.Fd = (int)fd;
+        }),
+        ("umount+mount | rmdir", c =>
+        {
+            if (c.T.Uid == 0)
             {
-                int f = (int)m.Vfs.sys_open(Files[k.ChooseInt(Files.Length, "file")], 1);
-                if (f >= 0)
-                {
-                    m.Vfs.sys_write(f, 1);
-                    m.Vfs.sys_close(f);
-                }
-                break;
+                if (c.Sys("umount", "/mnt") == 0) c.Sys("mount", "/mnt");
             }
-            case 5:
-                m.Vfs.sys_unlink(Files[k.ChooseInt(Files.Length, "file")]);
-                break;
-            case 6:
+            else c.Sys("rmdir", "/d/s");
+        }),
+        ("audit rule | mkdir", c =>
+        {
+            if (c.T.Uid == 0 && c.M.Audit != null)
             {
-                int f = (int)m.Vfs.sys_open(Files[k.ChooseInt(Files.Length, "file")], 0x41);
-                if (f >= 0) m.Vfs.sys_close(f);
-                break;
+                if (c.K.ChooseBool("audit op")) c.Sys("audit_remove", "/d/a");
+                else c.Sys("audit_add", "/d/b", IN_ALL_EVENTS);
             }
-            case 7:
-                if (k.ChooseBool("rename direction")) m.Vfs.sys_rename("/d/a", "/d/b");
-                else m.Vfs.sys_rename("/d/b", "/d/s/c");
-                break;
-            case 8:
-                m.Vfs.sys_chmod(Paths[k.ChooseInt(Paths.Length, "path")], 0x1ff);
-                break;
-            case 9:
-                m.close(st.Fd);
-                break;
-            case 10:
-            {
-                long fd = m.inotify_init_nonblock();
-                if (fd >= 0) st.Fd = (int)fd;
-                break;
-            }
-            case 11:
-                if (t.Uid == 0)
-                {
-                    if (m.Vfs.sys_umount("/mnt") == 0) m.Vfs.sys_mount("/mnt");
-                }
-                else m.Vfs.sys_rmdir("/d/s");
-                break;
-            case 12:
-                if (t.Uid == 0 && m.Audit != null)
-                {
-                    if (k.ChooseBool("audit op")) m.Audit.audit_remove_rule("/d/a");
-                    else m.Audit.audit_add_rule("/d/b", IN_ALL_EVENTS);
-                }
-                else m.Vfs.sys_mkdir("/d/s");
-                break;
-        }
+            else c.Sys("mkdir", "/d/s");
+        }),
+    };
+
+    private sealed record Ctx(Machine M, TaskStruct T, ProcState St)
+    {
+        public InotifySim.Model.Kernel.Kernel K => M.K;
+        public long Sys(string op, params object?[] args) => SysOps.Call(M, op, args).Ret;
+        public T Pick<T>(T[] from, string what) => from[K.ChooseInt(from.Length, what)];
     }
+
+    private static void Step(Machine m, TaskStruct t, ProcState st) =>
+        Mix[m.K.ChooseInt(Mix.Length, "workload op")].run(new Ctx(m, t, st));
 }

@@ -16,7 +16,7 @@ public sealed class OneshotVsRm : Scenario
         int fd = (int)s.Do(p, m => m.inotify_init_nonblock(), "inotify_init");
         int wd = (int)s.Do(p, m => m.inotify_add_watch(fd, "/d", IN_ATTRIB | IN_ONESHOT), "add_watch");
         var q = s.M.NewProcess("chmoder", 0);
-        s.Thread(q, () => s.M.Vfs.sys_chmod("/d", 0x1c0));
+        s.Thread(q, () => s.M.Vfs.sys_chmod("/d", InotifySim.Model.Vfs.Mode.S_IRWXU));
         s.Thread(p, () => s.M.inotify_rm_watch(fd, wd));
     }
 }

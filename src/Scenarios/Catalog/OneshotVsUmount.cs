@@ -18,7 +18,7 @@ public sealed class OneshotVsUmount : Scenario
         var p = s.M.NewProcess("watcher", 0);
         int fd = (int)s.Do(p, m => m.inotify_init_nonblock(), "inotify_init");
         s.Do(p, m => m.inotify_add_watch(fd, "/mnt/m", IN_ATTRIB | IN_ONESHOT), "add_watch");
-        s.Thread(p, () => s.M.Vfs.sys_chmod("/mnt/m", 0x1c0));
+        s.Thread(p, () => s.M.Vfs.sys_chmod("/mnt/m", InotifySim.Model.Vfs.Mode.S_IRWXU));
         s.Thread(root, () => s.M.Vfs.sys_umount("/mnt"));
     }
 }

@@ -22,10 +22,10 @@ public sealed class ReadVsQueueLimit : Scenario
         var q = s.M.NewProcess("writer", 0);
         s.Thread(q, () =>
         {
-            s.M.Vfs.sys_chmod("/d/a", 0x1c0);
-            s.M.Vfs.sys_chmod("/d/b", 0x1c0);
-            s.M.Vfs.sys_chmod("/d/a", 0x180);
-            s.M.Vfs.sys_chmod("/d/a", 0x1c0); // a duplicate of the previous event: coalesced, or past the overflow
+            s.M.Vfs.sys_chmod("/d/a", InotifySim.Model.Vfs.Mode.S_IRWXU);
+            s.M.Vfs.sys_chmod("/d/b", InotifySim.Model.Vfs.Mode.S_IRWXU);
+            s.M.Vfs.sys_chmod("/d/a", InotifySim.Model.Vfs.Mode.S_0600);
+            s.M.Vfs.sys_chmod("/d/a", InotifySim.Model.Vfs.Mode.S_IRWXU); // a duplicate of the previous event: coalesced, or past the overflow
         });
         s.Thread(p, () =>
         {

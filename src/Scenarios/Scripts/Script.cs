@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
+using InotifySim.Model.Vfs;
 
 namespace InotifySim.Scenarios.Scripts;
 
@@ -11,14 +12,48 @@ public sealed class ScriptException(string message) : Exception(message);
 /// <summary>An optional assertion on a step's return value.</summary>
 public sealed record Expectation(string Text, Func<long, bool> Holds);
 
+/// <summary>One expected event: <c>WD MASK [NAME] [cookie=LABEL]</c> (WD a number or $var).</summary>
+public sealed record ExpectedEvent(int Line, string Wd, uint Mask, string? Name, string? Cookie)
+{
+    public override string ToString() => $"{Wd} {IN.MaskNames(Mask)}" + (Name is null ? "" : " " + Name) + (Cookie is null ? "" : " cookie=" + Cookie);
+}
+
+/// <summary>
+/// An <c>events</c> block after a <c>read</c>: the events that read returns, exactly (wd, mask,
+/// name, and cookies: events sharing a label share one non-zero cookie, different labels
+/// differ, no label means cookie 0); with <c>oneof</c>, one of the alternatives separated by <c>or</c>.
+/// </summary>
+public sealed class EventsAssertion
+{
+    public required int Line { get; init; }
+    public required bool OneOf { get; init; }
+    public List<List<ExpectedEvent>> Alternatives { get; } = new() { new() };
+}
+
+/// <summary>The stream properties of <c>assert $FD KIND $WD</c>: over every event the script's reads of $FD returned.</summary>
+public enum StreamProperty
+{
+    /// <summary>no-event-after-ignored: once IN_IGNORED was read for the wd, no event names it again (checked at each read).</summary>
+    NoEventAfterIgnored,
+    /// <summary>ignored-last: when the declaring thread ends, the last event read for the wd is IN_IGNORED.</summary>
+    IgnoredLast,
+}
+
+/// <summary>An <c>assert $FD no-event-after-ignored|ignored-last $WD</c> line.</summary>
+public sealed record StreamAssertion(int Line, string FdVar, StreamProperty Kind, string Wd, string Thread, string Text);
+
 /// <summary>One operation line: <c>[var =] op args... [expect VALUE]</c>.</summary>
 public sealed class ScriptStep
 {
     public required int Line { get; init; }
     public required string Op { get; init; }
+    /// <summary>The operation in the shared vocabulary (<see cref="SysOps"/>).</summary>
+    public required SysOp Spec { get; init; }
     public required IReadOnlyList<string> Args { get; init; }
     public string? Assign { get; init; }
     public Expectation? Expect { get; set; }
+    /// <summary>An <c>events</c> block after a <c>read</c>.</summary>
+    public EventsAssertion? Events { get; set; }
     public required string Text { get; init; }
 }
 
@@ -59,44 +94,11 @@ public sealed class Script
     public Dictionary<string, int> Sysctl { get; } = new();
     public bool Audit { get; set; }
     public List<ScriptThread> Threads { get; } = new();
+    /// <summary>The <c>assert</c> lines (stream properties of an fd's events).</summary>
+    public List<StreamAssertion> Asserts { get; } = new();
 
-    /// <summary>Argument kinds of an operation: f = fd/int value ($var or number), p = path, m = mask, o = octal mode, F = open flags, w = a keyword, x = path or value.</summary>
-    internal sealed record OpSpec(string Name, string Kinds, int Optional, string Usage, bool SetupOnly = false);
-
-    internal static readonly OpSpec[] Ops =
-    {
-        new("inotify_init", "w", 1, "inotify_init [nonblock]"),
-        new("add_watch", "fpm", 0, "add_watch FD PATH MASK"),
-        new("rm_watch", "ff", 0, "rm_watch FD WD"),
-        new("read", "ff", 0, "read FD COUNT"),
-        new("close", "f", 0, "close FD"),
-        new("fionread", "f", 0, "fionread FD"),
-        new("poll", "f", 0, "poll FD"),
-        new("open", "pF", 1, "open PATH [rdonly|wronly|rdwr|creat|excl|...]"),
-        new("write", "xf", 0, "write PATH|FD COUNT"),
-        new("touch", "p", 0, "touch PATH"),
-        new("mkdir", "po", 1, "mkdir PATH [MODE]"),
-        new("rmdir", "p", 0, "rmdir PATH"),
-        new("unlink", "p", 0, "unlink PATH"),
-        new("rename", "pp", 0, "rename OLD NEW"),
-        new("chmod", "po", 0, "chmod PATH MODE"),
-        new("symlink", "pp", 0, "symlink TARGET PATH"),
-        new("setxattr", "p", 0, "setxattr PATH"),
-        new("mount", "p", 0, "mount PATH"),
-        new("umount", "p", 0, "umount PATH"),
-        new("audit_add", "pm", 0, "audit_add PATH MASK"),
-        new("audit_remove", "p", 0, "audit_remove PATH"),
-        new("sysctl", "ww", 0, "sysctl max_user_instances|max_user_watches|max_queued_events N", SetupOnly: true),
-        new("audit", "w", 0, "audit on|off", SetupOnly: true),
-    };
-
-    private static readonly Dictionary<string, string> s_aliases = new()
-    {
-        ["inotify_add_watch"] = "add_watch",
-        ["inotify_rm_watch"] = "rm_watch",
-        ["inotify_init1"] = "inotify_init",
-        ["umount2"] = "umount",
-    };
+    /// <summary>The script-only directives (setup section): not syscalls, so not in <see cref="SysOps"/>.</summary>
+    internal static readonly string[] Directives = { "sysctl", "audit" };
 
     internal static readonly string[] SysctlNames = { "max_user_instances", "max_user_watches", "max_queued_events" };
 
@@ -109,6 +111,8 @@ public sealed class Script
         var sc = new Script { Name = name };
         var assigned = new HashSet<string>(StringComparer.Ordinal);
         List<ScriptStep>? section = null; // where steps go
+        EventsAssertion? block = null; // an open events block
+        int blockLine = 0;
         ScriptThread? thread = null;
         bool inSetup = false, sawSetup = false;
         var lines = text.Replace("\r\n", "\n").Split('\n');
@@ -121,6 +125,24 @@ public sealed class Script
             if (hash >= 0) raw = raw[..hash];
             var tok = raw.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (tok.Length == 0) continue;
+
+            if (block != null)
+            {
+                // inside an events block: event lines, 'or' (oneof only), 'end'
+                if (tok.Length == 1 && tok[0] == "end")
+                {
+                    block = null;
+                    continue;
+                }
+                if (tok.Length == 1 && tok[0] == "or")
+                {
+                    if (!block.OneOf) throw new ScriptException(Err("'or' is allowed only in an 'events oneof' block"));
+                    block.Alternatives.Add(new());
+                    continue;
+                }
+                block.Alternatives[^1].Add(ParseEvent(tok, ln, assigned, Err));
+                continue;
+            }
 
             switch (tok[0])
             {
@@ -175,6 +197,36 @@ public sealed class Script
                     thread.Started = true;
                     section = thread.Body;
                     continue;
+                case "events":
+                {
+                    if (section is null || section.Count == 0 || section[^1].Op != "read")
+                        throw new ScriptException(Err("'events' must follow a 'read' step: read FD COUNT, then events [oneof|none] ... end"));
+                    var prev = section[^1];
+                    if (prev.Events != null) throw new ScriptException(Err($"the read at line {prev.Line} already has an events block"));
+                    if (tok.Length > 2 || tok.Length == 2 && tok[1] is not ("oneof" or "none"))
+                        throw new ScriptException(Err("usage: events [oneof|none] (then one event a line: WD MASK [NAME] [cookie=LABEL], 'or' between alternatives, 'end')"));
+                    prev.Events = new EventsAssertion { Line = ln, OneOf = tok.Length == 2 && tok[1] == "oneof" };
+                    if (tok.Length == 2 && tok[1] == "none") continue; // no block: the read returns no event
+                    block = prev.Events;
+                    blockLine = ln;
+                    continue;
+                }
+                case "assert":
+                {
+                    if (thread is null) throw new ScriptException(Err("'assert' belongs in a thread section"));
+                    if (tok.Length != 4 || !tok[1].StartsWith('$') || !tok[3].StartsWith('$'))
+                        throw new ScriptException(Err("usage: assert $FD no-event-after-ignored|ignored-last $WD"));
+                    var kind = tok[2] switch
+                    {
+                        "no-event-after-ignored" => StreamProperty.NoEventAfterIgnored,
+                        "ignored-last" => StreamProperty.IgnoredLast,
+                        _ => throw new ScriptException(Err($"unknown property '{tok[2]}' (no-event-after-ignored, ignored-last)")),
+                    };
+                    foreach (var v in new[] { tok[1], tok[3] })
+                        if (!assigned.Contains(v[1..])) throw new ScriptException(Err($"variable '{v}' is used before it is assigned"));
+                    sc.Asserts.Add(new StreamAssertion(ln, tok[1][1..], kind, tok[3], thread.Name, string.Join(' ', tok)));
+                    continue;
+                }
                 case "expect":
                 {
                     if (section is null || section.Count == 0) throw new ScriptException(Err("'expect' without a step before it in this section"));
@@ -199,9 +251,6 @@ public sealed class Script
                 if (tok.Length == 2) throw new ScriptException(Err($"nothing to assign to '{assign}'"));
             }
             var opName = tok[p];
-            if (s_aliases.TryGetValue(opName, out var canon)) opName = canon;
-            var spec = Ops.FirstOrDefault(o => o.Name == opName)
-                ?? throw new ScriptException(Err($"unknown operation '{tok[p]}' (operations: {string.Join(", ", Ops.Select(o => o.Name))})"));
             var args = tok.Skip(p + 1).ToList();
             Expectation? expect = null;
             int ex = args.IndexOf("expect");
@@ -211,34 +260,38 @@ public sealed class Script
                 expect = ParseExpect(args[^1], Err);
                 args.RemoveRange(ex, 2);
             }
-            if (spec.SetupOnly && !inSetup) throw new ScriptException(Err($"'{spec.Name}' is allowed only in the setup section"));
-            if (spec.SetupOnly && assign != null) throw new ScriptException(Err($"'{spec.Name}' has no result to assign"));
-            int max = spec.Kinds.Length, min = max - spec.Optional;
-            if (args.Count < min || args.Count > max) throw new ScriptException(Err($"'{spec.Name}' takes {(min == max ? min.ToString(CultureInfo.InvariantCulture) : $"{min} to {max}")} argument(s): {spec.Usage}"));
-            for (int a = 0; a < args.Count; a++) CheckArg(spec, spec.Kinds[a], args[a], assigned, Err);
 
-            if (spec.Name == "sysctl")
+            if (Directives.Contains(opName))
             {
-                if (!SysctlNames.Contains(args[0])) throw new ScriptException(Err($"unknown sysctl '{args[0]}' (sysctls: {string.Join(", ", SysctlNames)})"));
-                if (!int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1)
-                    throw new ScriptException(Err($"bad number '{args[1]}' for {args[0]} (expected an integer >= 1)"));
-                sc.Sysctl[args[0]] = v;
+                if (!inSetup) throw new ScriptException(Err($"'{opName}' is allowed only in the setup section"));
+                if (assign != null || expect != null) throw new ScriptException(Err($"'{opName}' has no result to assign or expect"));
+                if (opName == "sysctl")
+                {
+                    if (args.Count != 2) throw new ScriptException(Err("usage: sysctl max_user_instances|max_user_watches|max_queued_events N"));
+                    if (!SysctlNames.Contains(args[0])) throw new ScriptException(Err($"unknown sysctl '{args[0]}' (sysctls: {string.Join(", ", SysctlNames)})"));
+                    if (!int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1)
+                        throw new ScriptException(Err($"bad number '{args[1]}' for {args[0]} (expected an integer >= 1)"));
+                    sc.Sysctl[args[0]] = v;
+                }
+                else
+                {
+                    if (args.Count != 1 || args[0] is not ("on" or "off")) throw new ScriptException(Err($"usage: audit on|off (got '{string.Join(' ', args)}')"));
+                    sc.Audit = args[0] == "on";
+                }
                 continue;
             }
-            if (spec.Name == "audit")
-            {
-                if (args[0] is not ("on" or "off")) throw new ScriptException(Err($"usage: audit on|off (got '{args[0]}')"));
-                sc.Audit = args[0] == "on";
-                continue;
-            }
+            var spec = SysOps.Find(opName)
+                ?? throw new ScriptException(Err($"unknown operation '{opName}' (operations: {string.Join(", ", SysOps.All.Select(o => o.Name).Concat(Directives))})"));
+            int max = spec.Args.Length, min = spec.MinArgs;
+            if (args.Count < min || args.Count > max) throw new ScriptException(Err($"'{spec.Name}' takes {(min == max ? min.ToString(CultureInfo.InvariantCulture) : $"{min} to {max}")} argument(s): {spec.Usage}"));
+            for (int a = 0; a < args.Count; a++) CheckArg(spec, spec.Args[a], args[a], assigned, Err);
             if (spec.Name is "audit_add" or "audit_remove" && !sc.Audit)
                 throw new ScriptException(Err($"'{spec.Name}' needs 'audit on' in the setup section"));
-            if (spec.Name == "inotify_init" && args.Count == 1 && args[0] is not ("nonblock" or "block"))
-                throw new ScriptException(Err($"usage: inotify_init [nonblock] (got '{args[0]}')"));
 
-            section.Add(new ScriptStep { Line = ln, Op = spec.Name, Args = args, Assign = assign, Expect = expect, Text = string.Join(' ', tok) });
+            section.Add(new ScriptStep { Line = ln, Op = spec.Name, Spec = spec, Args = args, Assign = assign, Expect = expect, Text = string.Join(' ', tok) });
             if (assign != null) assigned.Add(assign);
         }
+        if (block != null) throw new ScriptException($"{name}:{blockLine}: 'events' block without 'end'");
         if (!sawSetup && sc.Threads.Count == 0) throw new ScriptException($"{name}: empty script (no 'setup' or 'thread' section)");
         foreach (var t in sc.Threads)
         {
@@ -248,70 +301,53 @@ public sealed class Script
         return sc;
     }
 
-    private static void CheckArg(OpSpec spec, char kind, string arg, HashSet<string> assigned, Func<string, string> err)
+    private static void CheckArg(SysOp spec, ArgSpec a, string arg, HashSet<string> assigned, Func<string, string> err)
     {
         if (arg.StartsWith('$'))
         {
             var v = arg[1..];
-            if (kind is 'p' or 'm' or 'o' or 'F' or 'w') throw new ScriptException(err($"'{spec.Name}': a variable cannot stand for a {KindName(kind)} ('{arg}')"));
+            if (a.Kind is not (ArgKind.Fd or ArgKind.Wd or ArgKind.Num or ArgKind.PathOrFd))
+                throw new ScriptException(err($"'{spec.Name}': a variable cannot stand for {a.Name} ('{arg}'; expected {SysOps.Expected(a.Kind, a.Keywords)})"));
             if (!assigned.Contains(v)) throw new ScriptException(err($"variable '{arg}' is used before it is assigned"));
             return;
         }
-        switch (kind)
-        {
-            case 'f':
-                if (!long.TryParse(arg, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
-                    throw new ScriptException(err($"bad number '{arg}' for '{spec.Name}' (expected an integer or $variable)"));
-                break;
-            case 'x':
-                if (!arg.StartsWith('/') && !long.TryParse(arg, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
-                    throw new ScriptException(err($"bad argument '{arg}' for '{spec.Name}' (expected an absolute path, a number or $variable)"));
-                break;
-            case 'p':
-                if (!arg.StartsWith('/')) throw new ScriptException(err($"'{spec.Name}': path '{arg}' must be absolute"));
-                break;
-            case 'm':
-                if (IN.ParseMask(arg) is null) throw new ScriptException(err($"bad mask '{arg}' (names like IN_CREATE|IN_DELETE, or a number)"));
-                break;
-            case 'o':
-                if (ParseMode(arg) is null) throw new ScriptException(err($"bad mode '{arg}' (expected octal, e.g. 0755)"));
-                break;
-            case 'F':
-                if (ParseOpenFlags(arg) is null) throw new ScriptException(err($"bad open flags '{arg}' (rdonly, wronly, rdwr, creat, excl joined by '|', or a number)"));
-                break;
-        }
+        if (SysOps.ParseValue(a.Kind, arg, a.Keywords) is null)
+            throw new ScriptException(err($"bad {Label(a)} '{arg}' for '{spec.Name}' (expected {SysOps.Expected(a.Kind, a.Keywords)})"));
     }
 
-    private static string KindName(char k) => k switch { 'p' => "path", 'm' => "mask", 'o' => "mode", 'F' => "flag set", _ => "keyword" };
-
-    internal static int? ParseMode(string s)
+    private static ExpectedEvent ParseEvent(string[] tok, int ln, HashSet<string> assigned, Func<string, string> err)
     {
-        try
+        const string usage = "an event line is WD MASK [NAME] [cookie=LABEL] (WD a number or $var; end the block with 'end')";
+        if (tok.Length < 2 || tok.Length > 4) throw new ScriptException(err(usage));
+        var wd = tok[0];
+        if (wd.StartsWith('$'))
         {
-            int v = Convert.ToInt32(s, 8);
-            return v is >= 0 and <= 0xfff ? v : null;
+            if (!assigned.Contains(wd[1..])) throw new ScriptException(err($"variable '{wd}' is used before it is assigned"));
         }
-        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException) { return null; }
-    }
-
-    internal static int? ParseOpenFlags(string s)
-    {
-        if (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int n)) return n;
-        int f = 0;
-        foreach (var part in s.Split('|'))
+        else if (!int.TryParse(wd, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+            throw new ScriptException(err($"bad wd '{wd}' ({usage})"));
+        var mask = IN.ParseMask(tok[1]) ?? throw new ScriptException(err($"bad mask '{tok[1]}' (names like IN_CREATE|IN_ISDIR, or a number)"));
+        string? name = null, cookie = null;
+        foreach (var t in tok.Skip(2))
         {
-            switch (part.ToLowerInvariant().Replace("o_", ""))
+            if (t.StartsWith("cookie=", StringComparison.Ordinal))
             {
-                case "rdonly": case "r": break;
-                case "wronly": case "w": f |= 1; break;
-                case "rdwr": case "rw": f |= 2; break;
-                case "creat": f |= 0x40; break;
-                case "excl": f |= 0x80; break;
-                default: return null;
+                if (cookie != null || t.Length == 7) throw new ScriptException(err($"bad cookie '{t}' ({usage})"));
+                cookie = t[7..];
             }
+            else if (name is null && cookie is null) name = t;
+            else throw new ScriptException(err(usage));
         }
-        return f;
+        return new ExpectedEvent(ln, wd, mask, name, cookie);
     }
+
+    private static string Label(ArgSpec a) => a.Kind switch
+    {
+        ArgKind.Fd or ArgKind.Wd or ArgKind.Num => "number",
+        ArgKind.OpenFlags => "open flags",
+        ArgKind.PathOrFd => "argument",
+        _ => a.Kind.ToString().ToLowerInvariant(),
+    };
 
     private static Expectation ParseExpect(string v, Func<string, string> err)
     {
@@ -322,7 +358,7 @@ public sealed class Script
         }
         if (long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)) return new Expectation(Errno.Ret(n), r => r == n);
         var name = v.TrimStart('-');
-        for (int e = 1; e < 64; e++)
+        for (int e = 1; e < 128; e++)
         {
             if (Errno.Name(e) == name && name != "E" + e.ToString(CultureInfo.InvariantCulture))
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
+using InotifySim.Model.Vfs;
 
 namespace InotifySim.Scenarios.Scripts;
 
@@ -23,6 +24,9 @@ public sealed class ScriptScenario : Scenario
     /// <summary>Called after every executed step (the <c>run</c> command prints it); null under exploration.</summary>
     public Action<StepResult>? Log { get; set; }
 
+    /// <summary>Per fd variable, every event the script's reads of it returned (this run).</summary>
+    private Dictionary<string, List<InotifyEventRecord>> _history = new(StringComparer.Ordinal);
+
     private ScriptScenario(Script script, string text)
     {
         Script = script;
@@ -35,9 +39,9 @@ public sealed class ScriptScenario : Scenario
     /// <summary>Loads FILE.isim; the scenario's name is the file name without its extension.</summary>
     public static ScriptScenario Load(string path)
     {
-        if (!File.Exists(path)) throw new ScriptException($"{path}: no such file");
+        if (!System.IO.File.Exists(path)) throw new ScriptException($"{path}: no such file");
         string text;
-        try { text = File.ReadAllText(path); }
+        try { text = System.IO.File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ScriptException($"{path}: cannot read: {e.Message}"); }
         return new ScriptScenario(Script.Parse(text, path), text);
     }
@@ -64,6 +68,8 @@ public sealed class ScriptScenario : Scenario
     {
         var m = s.M;
         var vars = new Dictionary<string, long>(StringComparer.Ordinal);
+        var history = new Dictionary<string, List<InotifyEventRecord>>(StringComparer.Ordinal);
+        _history = history;
         var root = m.NewProcess("setup", 0);
         foreach (var st in Script.Setup) Setup(m, root, "setup", st, vars);
 
@@ -87,6 +93,9 @@ public sealed class ScriptScenario : Scenario
             s.Thread(task, () =>
             {
                 foreach (var st in t.Body) Step(m, t.Name, st, vars, checkExpect: true);
+                // the thread's ignored-last assertions hold on what its reads returned by now
+                foreach (var a in Script.Asserts)
+                    if (a.Thread == t.Name && a.Kind == StreamProperty.IgnoredLast) CheckStream(m, t.Name, a, vars, history);
             });
         }
     }
@@ -114,94 +123,26 @@ public sealed class ScriptScenario : Scenario
     private long Step(Machine m, string thread, ScriptStep st, Dictionary<string, long> vars, bool checkExpect)
     {
         var args = st.Args.Select(a => a.StartsWith('$') ? (vars.TryGetValue(a[1..], out var v) ? v : -1).ToString(CultureInfo.InvariantCulture) : a).ToList();
-        long Num(int i) => long.Parse(args[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        int Int(int i) => (int)Math.Clamp(Num(i), int.MinValue, int.MaxValue);
-        List<InotifyEventRecord>? events = null;
-        int fd = -1;
-        string fn;
-        long r;
-        var vfs = m.Vfs;
-        switch (st.Op)
-        {
-            case "inotify_init":
-                fn = "sys_inotify_init";
-                r = args.Count == 1 && args[0] == "nonblock" ? m.inotify_init_nonblock() : m.inotify_init();
-                break;
-            case "add_watch":
-                fn = "sys_inotify_add_watch";
-                r = m.inotify_add_watch(Int(0), args[1], IN.ParseMask(args[2])!.Value);
-                break;
-            case "rm_watch":
-                fn = "sys_inotify_rm_watch";
-                r = m.inotify_rm_watch(Int(0), Int(1));
-                break;
-            case "read":
-            {
-                fn = "sys_read";
-                fd = Int(0);
-                bool inotify = IsInotifyFd(m, fd);
-                if (inotify) r = m.read_events(fd, Math.Max(0, Int(1)), out events);
-                else r = vfs.sys_read(fd, Math.Max(0, Int(1)), out _);
-                break;
-            }
-            case "close":
-                fn = "sys_close";
-                r = m.close(Int(0));
-                break;
-            case "fionread":
-            {
-                fn = "sys_ioctl";
-                r = vfs.sys_ioctl(Int(0), 0x541B, out int value);
-                if (r == 0) r = value;
-                break;
-            }
-            case "poll":
-            {
-                fn = "sys_poll";
-                r = vfs.sys_poll(Int(0), out uint revents);
-                if (r >= 0) r = revents;
-                break;
-            }
-            case "open":
-                fn = "sys_open";
-                r = vfs.sys_open(args[0], args.Count > 1 ? Script.ParseOpenFlags(args[1])!.Value : 0);
-                break;
-            case "write":
-                fn = "sys_write";
-                if (args[0].StartsWith('/'))
-                {
-                    long f = vfs.sys_open(args[0], 1);
-                    if (f < 0) { r = f; break; }
-                    r = vfs.sys_write((int)f, Int(1));
-                    vfs.sys_close((int)f);
-                }
-                else r = vfs.sys_write(Int(0), Int(1));
-                break;
-            case "touch":
-            {
-                fn = "sys_open";
-                long f = vfs.sys_open(args[0], 0x41);
-                r = f < 0 ? f : vfs.sys_close((int)f);
-                break;
-            }
-            case "mkdir":
-                fn = "sys_mkdir";
-                r = args.Count > 1 ? vfs.sys_mkdir(args[0], Script.ParseMode(args[1])!.Value) : vfs.sys_mkdir(args[0]);
-                break;
-            case "rmdir": fn = "sys_rmdir"; r = vfs.sys_rmdir(args[0]); break;
-            case "unlink": fn = "sys_unlink"; r = vfs.sys_unlink(args[0]); break;
-            case "rename": fn = "sys_rename"; r = vfs.sys_rename(args[0], args[1]); break;
-            case "chmod": fn = "sys_chmod"; r = vfs.sys_chmod(args[0], Script.ParseMode(args[1])!.Value); break;
-            case "symlink": fn = "sys_symlink"; r = vfs.sys_symlink(args[0], args[1]); break;
-            case "setxattr": fn = "sys_setxattr"; r = vfs.sys_setxattr(args[0]); break;
-            case "mount": fn = "sys_mount"; r = vfs.sys_mount(args[0]); break;
-            case "umount": fn = "sys_umount"; r = vfs.sys_umount(args[0]); break;
-            case "audit_add": fn = "audit_add_rule"; r = m.Audit is null ? -Errno.EINVAL : m.Audit.audit_add_rule(args[0], IN.ParseMask(args[1])!.Value); break;
-            case "audit_remove": fn = "audit_remove_rule"; r = m.Audit is null ? -Errno.EINVAL : m.Audit.audit_remove_rule(args[0]); break;
-            default: throw new InvalidOperationException("unhandled script operation " + st.Op);
-        }
+        var spec = st.Spec;
+        var values = new object?[args.Count];
+        for (int i = 0; i < args.Count; i++)
+            values[i] = SysOps.ParseValue(spec.Args[i].Kind, args[i], spec.Args[i].Keywords)
+                ?? throw new ScriptException($"{Script.Name}:{st.Line}: bad value '{args[i]}' for {spec.Args[i].Name} of '{spec.Name}'");
+        var res = spec.Run(m, new SysArgs(values));
+        long r = res.Ret;
+        int fd = spec.Args.Length > 0 && spec.Args[0].Kind == ArgKind.Fd && values.Length > 0 ? (int)Math.Clamp((long)values[0]!, int.MinValue, int.MaxValue) : -1;
+        string fn = spec.KernelFn;
         if (st.Assign != null) vars[st.Assign] = r;
-        Log?.Invoke(new StepResult(st, thread, args, r, fd, (IReadOnlyList<InotifyEventRecord>?)events ?? Array.Empty<InotifyEventRecord>()));
+        Log?.Invoke(new StepResult(st, thread, args, r, st.Op == "read" ? fd : -1, res.Events));
+        if (st.Events != null) CheckEvents(m, thread, st, res.Events, vars);
+        if (st.Op == "read" && st.Args[0].StartsWith('$'))
+        {
+            var fdVar = st.Args[0][1..];
+            if (!_history.TryGetValue(fdVar, out var h)) _history[fdVar] = h = new List<InotifyEventRecord>();
+            h.AddRange(res.Events);
+            foreach (var a in Script.Asserts)
+                if (a.FdVar == fdVar && a.Kind == StreamProperty.NoEventAfterIgnored) CheckStream(m, thread, a, vars, _history);
+        }
         if (checkExpect && st.Expect != null && !st.Expect.Holds(r))
         {
             var k = m.K;
@@ -212,9 +153,84 @@ public sealed class ScriptScenario : Scenario
         return r;
     }
 
-    private static bool IsInotifyFd(Machine m, int fd)
+    // ------------------------------------------------------------------ event assertions
+
+    private static string Show(InotifyEventRecord e) =>
+        $"{e.Wd} {e.MaskNames}" + (e.Name is null ? "" : " " + e.Name) + (e.Cookie != 0 ? $" (cookie {e.Cookie})" : "");
+
+    private static long Var(string token, Dictionary<string, long> vars) =>
+        token.StartsWith('$') ? (vars.TryGetValue(token[1..], out var v) ? v : -1) : long.Parse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+
+    /// <summary>Does <paramref name="got"/> match <paramref name="want"/> exactly (wd, mask, name, cookie pairing)?</summary>
+    private static string? Mismatch(IReadOnlyList<InotifyEventRecord> got, List<ExpectedEvent> want, Dictionary<string, long> vars)
     {
-        if (m.K.current.Process is not InotifySim.Model.Vfs.Process p) return false;
-        return fd >= 0 && fd < p.Fds.Count && p.Fds[fd] is { } f && !f.IsFreed && f.f_op is InotifyUser;
+        if (got.Count != want.Count) return $"{got.Count} event(s) where {want.Count} were expected";
+        var labels = new Dictionary<string, uint>(StringComparer.Ordinal);
+        for (int i = 0; i < got.Count; i++)
+        {
+            var (g, w) = (got[i], want[i]);
+            long wd = Var(w.Wd, vars);
+            if (g.Wd != wd) return $"event {i + 1}: wd {g.Wd}, expected {w.Wd} = {wd}";
+            if (g.Mask != w.Mask) return $"event {i + 1}: mask {g.MaskNames}, expected {IN.MaskNames(w.Mask)}";
+            if (g.Name != w.Name) return $"event {i + 1}: name {g.Name ?? "(none)"}, expected {w.Name ?? "(none)"}";
+            if (w.Cookie is null)
+            {
+                if (g.Cookie != 0) return $"event {i + 1}: cookie {g.Cookie}, expected 0 (give it a cookie=LABEL)";
+                continue;
+            }
+            if (g.Cookie == 0) return $"event {i + 1}: cookie 0, expected a cookie (cookie={w.Cookie})";
+            if (labels.TryGetValue(w.Cookie, out var c))
+            {
+                if (c != g.Cookie) return $"event {i + 1}: cookie {g.Cookie}, expected the cookie of cookie={w.Cookie} ({c})";
+            }
+            else
+            {
+                foreach (var (l, other) in labels)
+                    if (other == g.Cookie) return $"event {i + 1}: cookie {g.Cookie} is cookie={l}'s, expected a different one (cookie={w.Cookie})";
+                labels[w.Cookie] = g.Cookie;
+            }
+        }
+        return null;
+    }
+
+    private void CheckEvents(Machine m, string thread, ScriptStep st, IReadOnlyList<InotifyEventRecord> got, Dictionary<string, long> vars)
+    {
+        var ea = st.Events!;
+        var why = new List<string>();
+        foreach (var alt in ea.Alternatives)
+        {
+            var mm = Mismatch(got, alt, vars);
+            if (mm is null) return;
+            why.Add(mm);
+        }
+        var expected = string.Join("\n  or\n", ea.Alternatives.Select(a => a.Count == 0 ? "    (no event)" : string.Join("\n", a.Select(e => "    " + e))));
+        var actual = got.Count == 0 ? "    (no event)" : string.Join("\n", got.Select(e => "    " + Show(e)));
+        EventBug(m, thread, ea.Line, $"'{st.Text}' (line {st.Line}) returned events that match {(ea.OneOf ? "none of the alternatives" : "not the expected sequence")}: {why[0]}",
+            $"{Script.Name}:{ea.Line}: events of '{st.Text}' (line {st.Line})\nexpected{(ea.OneOf ? " one of" : "")}:\n{expected}\nread:\n{actual}\n");
+    }
+
+    private void CheckStream(Machine m, string thread, StreamAssertion a, Dictionary<string, long> vars, Dictionary<string, List<InotifyEventRecord>> history)
+    {
+        long wd = Var(a.Wd, vars);
+        var evs = history.TryGetValue(a.FdVar, out var h) ? h.Where(e => e.Wd == wd).ToList() : new List<InotifyEventRecord>();
+        string? why = null;
+        if (a.Kind == StreamProperty.NoEventAfterIgnored)
+        {
+            int ig = evs.FindIndex(e => (e.Mask & IN.IN_IGNORED) != 0);
+            if (ig >= 0 && ig < evs.Count - 1) why = $"{Show(evs[ig + 1])} was read after IN_IGNORED for {a.Wd} = {wd}";
+        }
+        else if (evs.Count == 0 || (evs[^1].Mask & IN.IN_IGNORED) == 0)
+            why = evs.Count == 0 ? $"no event was read for {a.Wd} = {wd}, so not IN_IGNORED last" : $"the last event read for {a.Wd} = {wd} is {Show(evs[^1])}, not IN_IGNORED";
+        if (why is null) return;
+        EventBug(m, thread, a.Line, $"'{a.Text}': {why}",
+            $"{Script.Name}:{a.Line}: {a.Text}\nevents read from ${a.FdVar} for wd {wd}:\n" +
+            (evs.Count == 0 ? "    (none)" : string.Join("\n", evs.Select(e => "    " + Show(e)))) + "\n");
+    }
+
+    private void EventBug(Machine m, string thread, int line, string what, string text)
+    {
+        var k = m.K;
+        k.Bug(BugClass.SpecViolation, $"script: events assertion failed at {Script.Name}:{line}: {what}",
+            new[] { "inotify_read" }, new[] { k.current.Name }, Array.Empty<string>(), $"thread {thread} ({k.current.Name})\n" + text);
     }
 }

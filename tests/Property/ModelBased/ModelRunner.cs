@@ -1,3 +1,4 @@
+using static InotifySim.Model.Vfs.O;
 using InotifySim.Model;
 using InotifySim.Model.Kernel;
 using InotifySim.Model.Vfs;
@@ -41,20 +42,21 @@ public sealed class ModelRunner
     public int Watches => ((Process)_t.Process!).User.inotify_watches.Peek;
     public int Instances => ((Process)_t.Process!).User.inotify_devs.Peek;
 
+    /// <summary>Runs one op through the shared syscall vocabulary (<see cref="SysOps"/>).</summary>
     public Step Apply(Op op)
     {
         var events = new List<Ev>();
         long ret = M.As(_t, () => op switch
         {
-            Mkdir o => M.Vfs.sys_mkdir(o.Path),
+            Mkdir o => Sys("mkdir", o.Path),
             Create o => Create(o.Path, o.Bytes),
-            Unlink o => M.Vfs.sys_unlink(o.Path),
-            Rmdir o => M.Vfs.sys_rmdir(o.Path),
-            Rename o => M.Vfs.sys_rename(o.From, o.To),
-            Chmod o => M.Vfs.sys_chmod(o.Path, o.Mode),
+            Unlink o => Sys("unlink", o.Path),
+            Rmdir o => Sys("rmdir", o.Path),
+            Rename o => Sys("rename", o.From, o.To),
+            Chmod o => Sys("chmod", o.Path, o.Mode),
             Init => InitOne(),
-            AddWatch o => M.inotify_add_watch(Fd(o.Inst), o.Path, o.Mask),
-            RmWatch o => M.inotify_rm_watch(Fd(o.Inst), o.Wd),
+            AddWatch o => Sys("add_watch", Fd(o.Inst), o.Path, o.Mask),
+            RmWatch o => Sys("rm_watch", Fd(o.Inst), o.Wd),
             Read o => ReadInto(Fd(o.Inst), o.Size, events),
             CloseInst o => CloseOne(o.Inst),
             _ => throw new ArgumentException(op.ToString()),
@@ -63,35 +65,37 @@ public sealed class ModelRunner
         return new Step(op, ret, events, Watches, Instances);
     }
 
+    private long Sys(string name, params object?[] args) => SysOps.Call(M, name, args).Ret;
+
     private long Create(string path, int bytes)
     {
-        long fd = M.Vfs.sys_open(path, 0x41);
+        long fd = Sys("open", path, O.O_CREAT | O.O_WRONLY);
         if (fd < 0) return fd;
-        long w = M.Vfs.sys_write((int)fd, bytes);
-        long c = M.Vfs.sys_close((int)fd);
+        long w = Sys("write", fd, bytes);
+        long c = Sys("close", fd);
         if (c != 0) throw new InvalidOperationException($"close of a file fd failed: {Errno.Ret(c)}");
         return w;
     }
 
     private long CloseOne(int inst)
     {
-        long r = M.close(Fd(inst));
+        long r = Sys("close", Fd(inst));
         if (r == 0) _closed.Add(inst);
         return r;
     }
 
     private long InitOne()
     {
-        long fd = M.inotify_init_nonblock();
+        long fd = Sys("inotify_init", "nonblock");
         _initFds.Add(fd >= 0 ? (int)fd : -1);
         return fd;
     }
 
     public long ReadInto(int fd, int size, List<Ev> events)
     {
-        long r = M.read_events(fd, size, out var recs);
-        foreach (var e in recs) events.Add(new Ev(e.Wd, e.Mask, e.Cookie, e.Len, e.Name));
-        return r;
+        var r = SysOps.Call(M, "read", fd, size);
+        foreach (var e in r.Events) events.Add(new Ev(e.Wd, e.Mask, e.Cookie, e.Len, e.Name));
+        return r.Ret;
     }
 
     /// <summary>Close every inotify fd still open (end of a run); returns the ops it ran.</summary>

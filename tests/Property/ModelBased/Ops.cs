@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
@@ -18,7 +20,7 @@ public abstract record Op
 
 public sealed record Mkdir(string Path) : Op { public override string ToString() => $"mkdir {Path}"; }
 
-/// <summary>open(path, O_CREAT|O_WRONLY) (0x41), write(fd, Bytes), close(fd).</summary>
+/// <summary>open(path, O_CREAT|O_WRONLY), write(fd, Bytes), close(fd).</summary>
 public sealed record Create(string Path, int Bytes) : Op
 {
     public override string ToString() => $"create {Path} (open O_CREAT|O_WRONLY, write {Bytes}, close)";
@@ -117,7 +119,7 @@ public static class OpGen
         (3, P.Select(p => (Op)new Unlink(p))),
         (3, P.Select(p => (Op)new Rmdir(p))),
         (4, from a in P from b in P select (Op)new Rename(a, b)),
-        (4, from p in Gen.Elements("/", "/a", "/b", "/a/f") from m in Gen.Elements(0x1ed, 0x1a4, 0x180) select (Op)new Chmod(p, m)),
+        (4, from p in Gen.Elements("/", "/a", "/b", "/a/f") from m in Gen.Elements(Mode.S_0755, Mode.S_0644, Mode.S_0600) select (Op)new Chmod(p, m)),
         (3, Gen.Constant((Op)new Init())),
         (9, from i in Inst from p in Gen.Elements(WatchPaths) from m in Mask(!differential, differential) select (Op)new AddWatch(i, p, m)),
         (2, from i in Inst from wd in Gen.Choose(0, 6) select (Op)new RmWatch(i, wd)),

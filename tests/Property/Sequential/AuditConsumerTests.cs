@@ -1,3 +1,4 @@
+using InotifySim.Model.Vfs;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;

@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
@@ -38,7 +40,7 @@ public class ErrnoTests
         var b = m.NewProcess("b", 1001);
         m.As(a, () =>
         {
-            for (int i = 0; i < 3; i++) Ok(m.Vfs.sys_mkdir($"/d{i}", 0x1ff));
+            for (int i = 0; i < 3; i++) Ok(m.Vfs.sys_mkdir($"/d{i}", Mode.S_0777));
             int fd1 = Ok(m.inotify_init());
             int fd2 = Ok(m.inotify_init());
             int w0 = Ok(m.inotify_add_watch(fd1, "/d0", IN_CREATE));
@@ -208,7 +210,7 @@ public class ErrnoTests
             // removing the link kills the link's watch, not the target's
             Ok(m.Vfs.sys_unlink("/l"));
             Assert.Equal(new[] { $"{wl} IN_DELETE_SELF", $"{wl} IN_IGNORED" }, DrainShow(m, fd));
-            Ok(m.Vfs.sys_chmod("/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/f", Mode.S_0600));
             Assert.Equal(new[] { $"{wf} IN_ATTRIB" }, DrainShow(m, fd));
         });
         m.Teardown();

@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
@@ -52,6 +54,7 @@ public class EventOrderTests
             Assert.Equal(0, m.Vfs.sys_write(f, 0));
             Assert.Empty(Drain(m, fd));
             Assert.Equal(1, m.Vfs.sys_write(f, 1));
+            Assert.Equal(0, m.Vfs.sys_lseek(f, 0, SEEK_SET)); // the write moved the offset to the end
             Assert.Equal(1, m.Vfs.sys_read(f, 100, out _));
             Assert.Equal(new[] { $"{wd} IN_MODIFY f", $"{wd} IN_ACCESS f" }, DrainShow(m, fd));
             Assert.Equal(0, m.close(f));
@@ -72,7 +75,7 @@ public class EventOrderTests
             Ok(m.Vfs.sys_mkdir("/d/sub"));
             int s = Ok(m.Vfs.sys_open("/d/sub", O_RDONLY));
             Assert.Equal(0, m.close(s));
-            Ok(m.Vfs.sys_chmod("/d/sub", 0x1c0));
+            Ok(m.Vfs.sys_chmod("/d/sub", Mode.S_IRWXU));
             Ok(m.Vfs.sys_rename("/d/sub", "/d/sub2"));
             Ok(m.Vfs.sys_rmdir("/d/sub2"));
             var evs = Drain(m, fd);
@@ -97,7 +100,7 @@ public class EventOrderTests
             int fd = Ok(m.inotify_init());
             Ok(m.inotify_add_watch(fd, "/d", IN_ALL_EVENTS));
             Touch(m, "/d/f");
-            Ok(m.Vfs.sys_chmod("/d/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/d/f", Mode.S_0600));
             Ok(m.Vfs.sys_setxattr("/d/f"));
             Ok(m.Vfs.sys_rename("/d/f", "/d/g"));
             Ok(m.Vfs.sys_unlink("/d/g"));
@@ -279,7 +282,7 @@ public class EventOrderTests
             Touch(m, "/d/f");
             Ok(m.Vfs.sys_unlink("/d/f"));
             Touch(m, "/d/f");
-            Ok(m.Vfs.sys_chmod("/d/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/d/f", Mode.S_0600));
             Assert.Equal(new[] { $"{wd} IN_CREATE f", $"{wd} IN_DELETE f", $"{wd} IN_CREATE f", $"{wd} IN_ATTRIB f" }, DrainShow(m, fd));
             Assert.Equal(0, m.inotify_rm_watch(fd, wd));
             Assert.Equal(new[] { $"{wd} IN_IGNORED" }, DrainShow(m, fd));
@@ -319,9 +322,10 @@ public class EventOrderTests
             int wf = Ok(m.inotify_add_watch(fd, "/f", IN_ALL_EVENTS));
             int f = Ok(m.Vfs.sys_open("/f", O_RDWR));
             Assert.Equal(2, m.Vfs.sys_write(f, 2));
+            Assert.Equal(0, m.Vfs.sys_lseek(f, 0, SEEK_SET)); // the write moved the offset to the end
             Assert.Equal(2, m.Vfs.sys_read(f, 10, out _));
             Assert.Equal(0, m.close(f));
-            Ok(m.Vfs.sys_chmod("/f", 0x1a4));
+            Ok(m.Vfs.sys_chmod("/f", Mode.S_0644));
             Ok(m.Vfs.sys_setxattr("/f"));
             Ok(m.Vfs.sys_rename("/f", "/g"));
             var evs = Drain(m, fd);
@@ -350,7 +354,7 @@ public class EventOrderTests
             int wf = Ok(m.inotify_add_watch(fd, "/d/f", IN_ALL_EVENTS));
             int f = Ok(m.Vfs.sys_open("/d/f", O_WRONLY));
             Assert.Equal(0, m.close(f));
-            Ok(m.Vfs.sys_chmod("/d/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/d/f", Mode.S_0600));
             // fsnotify_open/close: parent then inode; fsnotify_change: inode then parent
             Assert.Equal(new[]
             {

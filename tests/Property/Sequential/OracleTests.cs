@@ -1,3 +1,4 @@
+using InotifySim.Model.Vfs;
 using System.Buffers.Binary;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;

@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using System.Buffers.Binary;
 using System.Text;
 using InotifySim.Model;
@@ -59,7 +61,7 @@ public class QueueTests
             int fd = Ok(m.inotify_init());
             int wf = Ok(m.inotify_add_watch(fd, "/f", IN_ATTRIB));
             int wd = Ok(m.inotify_add_watch(fd, "/d", IN_MOVE));
-            Ok(m.Vfs.sys_chmod("/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/f", Mode.S_0600));
             Touch(m, "/d/a");
             Ok(m.Vfs.sys_rename("/d/a", "/d/bb"));
             long r = m.Vfs.sys_read(fd, 4096, out var raw);
@@ -218,8 +220,8 @@ public class QueueTests
             int fd = Ok(m.inotify_init());
             int wd = Ok(m.inotify_add_watch(fd, "/d", IN_ATTRIB | IN_MODIFY));
             int wf = Ok(m.inotify_add_watch(fd, "/d/f", IN_ATTRIB));
-            Ok(m.Vfs.sys_chmod("/d/g", 0x180));
-            Ok(m.Vfs.sys_chmod("/d/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/d/g", Mode.S_0600));
+            Ok(m.Vfs.sys_chmod("/d/f", Mode.S_0600));
             int g = Ok(m.Vfs.sys_open("/d/g", O_WRONLY));
             Assert.Equal(1, m.Vfs.sys_write(g, 1));
             Assert.Equal(0, m.close(g));
@@ -240,9 +242,9 @@ public class QueueTests
             Touch(m, "/d/b");
             int fd = Ok(m.inotify_init());
             int wd = Ok(m.inotify_add_watch(fd, "/d", IN_ATTRIB));
-            Ok(m.Vfs.sys_chmod("/d/a", 0x180));
-            Ok(m.Vfs.sys_chmod("/d/b", 0x180));
-            Ok(m.Vfs.sys_chmod("/d/a", 0x1a4));
+            Ok(m.Vfs.sys_chmod("/d/a", Mode.S_0600));
+            Ok(m.Vfs.sys_chmod("/d/b", Mode.S_0600));
+            Ok(m.Vfs.sys_chmod("/d/a", Mode.S_0644));
             Assert.Equal(new[] { $"{wd} IN_ATTRIB a", $"{wd} IN_ATTRIB b", $"{wd} IN_ATTRIB a" }, DrainShow(m, fd));
         });
         m.Teardown();

@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
@@ -46,7 +48,7 @@ public class SeedDefectTests
             Touch(m, "/f");
             int fd = Ok(m.inotify_init());
             Ok(m.inotify_add_watch(fd, "/f", IN_ATTRIB));
-            return ExpectBug(m, () => m.Vfs.sys_chmod("/f", 0x180));
+            return ExpectBug(m, () => m.Vfs.sys_chmod("/f", Mode.S_0600));
         });
         Assert.Equal(BugClass.TypeConfusion, r.Class);
         Assert.Equal(where, r.Functions[0]);
@@ -63,7 +65,7 @@ public class SeedDefectTests
             Touch(m, "/f");
             int fd = Ok(m.inotify_init());
             int wd = Ok(m.inotify_add_watch(fd, "/f", IN_ATTRIB));
-            Ok(m.Vfs.sys_chmod("/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/f", Mode.S_0600));
             Assert.Equal(new[] { $"{wd} IN_ATTRIB" }, DrainShow(m, fd));
         });
         Assert.Null(m.K.FirstReport);
@@ -204,9 +206,9 @@ public class SeedDefectTests
             Touch(m, "/d/b");
             int fd = Ok(m.inotify_init());
             int wd = Ok(m.inotify_add_watch(fd, "/d", IN_ATTRIB));
-            Ok(m.Vfs.sys_chmod("/d/a", 0x180));
-            Ok(m.Vfs.sys_chmod("/d/b", 0x180));
-            Ok(m.Vfs.sys_chmod("/d/a", 0x1a4));
+            Ok(m.Vfs.sys_chmod("/d/a", Mode.S_0600));
+            Ok(m.Vfs.sys_chmod("/d/b", Mode.S_0600));
+            Ok(m.Vfs.sys_chmod("/d/a", Mode.S_0644));
             Assert.Equal(new[] { $"{wd} IN_ATTRIB a", $"{wd} IN_ATTRIB b" }, DrainShow(m, fd));
         });
         Assert.Null(m.K.FirstReport); // a silent loss: no detector fires
@@ -225,9 +227,9 @@ public class SeedDefectTests
             Touch(m, "/d/b");
             int fd = Ok(m.inotify_init());
             int wd = Ok(m.inotify_add_watch(fd, "/d", IN_ATTRIB));
-            Ok(m.Vfs.sys_chmod("/d/a", 0x180));
-            Ok(m.Vfs.sys_chmod("/d/b", 0x180));
-            Ok(m.Vfs.sys_chmod("/d/b", 0x1a4));
+            Ok(m.Vfs.sys_chmod("/d/a", Mode.S_0600));
+            Ok(m.Vfs.sys_chmod("/d/b", Mode.S_0600));
+            Ok(m.Vfs.sys_chmod("/d/b", Mode.S_0644));
             Assert.Equal(new[] { $"{wd} IN_ATTRIB a", $"{wd} IN_ATTRIB b", $"{wd} IN_ATTRIB b" }, DrainShow(m, fd));
         });
         m.Teardown();

@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
@@ -8,7 +10,6 @@ namespace InotifySim.Tests.Property.Sequential;
 /// <summary>Helpers for the sequential tests: a machine, a process, reading and rendering events.</summary>
 internal static class Seq
 {
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80;
 
     public static Machine NewMachine(Fix fixes = Fix.All, Action<MachineOptions>? configure = null)
     {

@@ -1,3 +1,5 @@
+using static InotifySim.Model.Vfs.O;
+using InotifySim.Model.Vfs;
 using InotifySim.Model;
 using InotifySim.Model.Inotify;
 using InotifySim.Model.Kernel;
@@ -151,7 +153,7 @@ public class WatchLifecycleTests
             int fd = Ok(m.inotify_init());
             Ok(m.inotify_add_watch(fd, "/f", IN_ATTRIB | IN_ONESHOT));
             Assert.Equal(-Errno.ENOSPC, m.inotify_add_watch(fd, "/g", IN_ATTRIB));
-            Ok(m.Vfs.sys_chmod("/f", 0x180));
+            Ok(m.Vfs.sys_chmod("/f", Mode.S_0600));
             Assert.Single(Drain(m, fd));
             // the oneshot watch no longer counts against max_user_watches
             Ok(m.inotify_add_watch(fd, "/g", IN_ATTRIB));
@@ -231,7 +233,7 @@ public class WatchLifecycleTests
         var m = NewMachine();
         var a = m.NewProcess("a", 1000);
         var b = m.NewProcess("b", 1001);
-        Ok(m.As(a, () => m.Vfs.sys_mkdir("/d", 0x1ff)));
+        Ok(m.As(a, () => m.Vfs.sys_mkdir("/d", Mode.S_0777)));
         int fa = m.As(a, () => Ok(m.inotify_init()));
         int fb = m.As(b, () => Ok(m.inotify_init()));
         m.As(a, () => Ok(m.inotify_add_watch(fa, "/d", IN_CREATE)));
