@@ -311,6 +311,13 @@ public class OracleTests
             },
             Variants.AllBut(Fix.OneshotLeak), "init"),
 
+        new("teardown/device-still-charged", BugClass.Accounting, c => "inotify accounting: user 0: inotify_devs is 1 after every inotify fd was closed",
+            new[] { "inotify_release", "put_inotify_dev" },
+            // a reference to the open file leaks (an fget without fput): close does not release the device
+            c => { c.M.As(c.T, () => { Seq.Ok(c.M.inotify_rm_watch(c.Fd, c.Wd)); c.M.Processes[0].Fds[c.Fd]!.f_count.atomic_inc(); }); c.M.Teardown(); },
+            c => { c.M.As(c.T, () => Seq.Ok(c.M.inotify_rm_watch(c.Fd, c.Wd))); c.M.Teardown(); },
+            Fix.All, "init"),
+
         // ------------------------------------------------ inotify(7): IN_IGNORED rules
         new("in_ignored/event-after-IN_IGNORED", BugClass.SpecViolation, c => $"inotify(7): event IN_MODIFY for wd {c.Wd} after its IN_IGNORED",
             new[] { "inotify_read", "inotify_dev_queue_event" },
