@@ -68,7 +68,7 @@ public sealed partial class ParsedArgs
         if (p.Positionals.Count > spec.MaxPositionals)
             throw new UsageException($"{spec.Name}: unexpected argument '{p.Positionals[spec.MaxPositionals]}'; usage: {spec.Synopsis}");
         foreach (var o in spec.Options)
-            if (o.Required && !p.Has(o.Name)) throw new UsageException($"{spec.Name}: --{o.Name} {o.Arg} is required; usage: {spec.Synopsis}");
+            if (o.Required && !p.Has(o.Name)) throw new UsageException($"{spec.Name}: {o.Usage} is required; usage: {spec.Synopsis}");
         return p;
     }
 

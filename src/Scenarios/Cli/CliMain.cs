@@ -118,11 +118,7 @@ public static class CliMain
 
     private static int Dispatch(string[] argv, CliContext ctx)
     {
-        if (argv.Length == 0)
-        {
-            ctx.Err.Write(Usage);
-            return ExitUsage;
-        }
+        if (argv.Length == 0) throw new UsageException("no command given ('inotify-sim help' lists the commands)");
         var name = argv[0];
         if (name is "--help" or "-h") name = "help";
         var spec = FindCommand(name)
@@ -197,7 +193,7 @@ public static class CliMain
     }
 
     /// <summary>--variant (default fixed), --with, --without; fix-set errors are usage errors.</summary>
-    internal static Fix ParseFixes(ParsedArgs a, string cmd)
+    public static Fix ParseFixes(ParsedArgs a, string cmd)
     {
         var variant = a.Get("variant") ?? "fixed";
         var with = a.GetList("with");
