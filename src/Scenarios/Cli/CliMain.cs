@@ -169,6 +169,7 @@ public static class CliMain
     private static int Replay(ParsedArgs a, CliContext c)
     {
         var html = a.Get("html");
+        InputFiles.Check(a.Positionals[0], "trace", InputFiles.MaxTraceBytes);
         if (html != null) Destinations.CheckFile(html, "--html");
         return TraceCommands.Replay(a.Positionals[0], html != null, html, c.Out, c.Err);
     }
@@ -176,6 +177,7 @@ public static class CliMain
     private static int Shrink(ParsedArgs a, CliContext c)
     {
         var output = a.Get("out")!;
+        InputFiles.Check(a.Positionals[0], "trace", InputFiles.MaxTraceBytes);
         Destinations.CheckFile(output, "--out");
         return TraceCommands.Shrink(a.Positionals[0], output, c.Out, c.Err);
     }

@@ -24,11 +24,7 @@ public static class InputFiles
     /// </summary>
     public static string ReadText(string path, string what, long maxBytes)
     {
-        if (string.IsNullOrEmpty(path)) throw new UsageException($"empty file name for a {what}");
-        if (Directory.Exists(path)) throw new UsageException($"{path}: is a directory, not a {what}");
-        if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
-        var kind = FileKind(path);
-        if (kind is not null) throw new UsageException($"{path}: not a regular file ({kind}); a {what} must be a regular file");
+        Check(path, what, maxBytes);
         try
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
@@ -47,6 +43,23 @@ public static class InputFiles
         {
             throw new UsageException($"{path}: cannot read: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The checks of <see cref="ReadText"/> without reading: for a reader the tool does not own
+    /// yet (the trace loader), called before it.
+    /// </summary>
+    public static void Check(string path, string what, long maxBytes)
+    {
+        if (string.IsNullOrEmpty(path)) throw new UsageException($"empty file name for a {what}");
+        if (Directory.Exists(path)) throw new UsageException($"{path}: is a directory, not a {what}");
+        if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
+        var kind = FileKind(path);
+        if (kind is not null) throw new UsageException($"{path}: not a regular file ({kind}); a {what} must be a regular file");
+        long length;
+        try { length = new FileInfo(path).Length; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"{path}: cannot read: {e.Message}"); }
+        if (length > maxBytes) throw new UsageException($"{path}: too large for a {what} (more than {maxBytes} bytes)");
     }
 
     // statx(2)'s struct layout is the same on every Linux architecture: stx_mode is the u16 at offset 28.

@@ -295,6 +295,9 @@ public sealed class CliContractTests : IDisposable
         OneLineError(Cli("run", "/dev/zero"), "/dev/zero: not a regular file (a character device)");
         OneLineError(Cli("merge", "/dev/zero", "--json", P("o.json")), "/dev/zero: not a regular file");
         OneLineError(Cli("hunt", "--scenario", "/dev/zero"), "/dev/zero: not a regular file");
+        OneLineError(Cli("replay", "/dev/zero"), "/dev/zero: not a regular file");
+        OneLineError(Cli("shrink", "/dev/zero", "--out", P("s.json")), "/dev/zero: not a regular file");
+        OneLineError(Cli("replay", _dir), "is a directory");
         OneLineError(Cli("run", _dir), "is a directory");
         OneLineError(Cli("merge", _dir, "--json", P("o.json")), "is a directory");
         var huge = P("huge.isim");

@@ -13,8 +13,8 @@ namespace InotifySim.Tests.Concurrency.Cli;
 public sealed class CliFuzzTests(ITestOutputHelper log) : IDisposable
 {
     public const int Seed = 20261130;
-    public const int ScriptCases = 90;
-    public const int CommandLineCases = 120;
+    public const int ScriptCases = 200;
+    public const int CommandLineCases = 200;
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "inotify-sim-fuzz-" + Guid.NewGuid().ToString("N")[..8]);
 
