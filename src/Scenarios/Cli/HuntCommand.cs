@@ -162,7 +162,7 @@ public static class HuntCommand
                 IterationsBefore = u.IterationsBefore,
             };
             // the bug first: whatever fails to be written below, it is on the output
-            stdout.WriteLine($"BUG {bug.Scenario} [{bug.Class}] {bug.Title}");
+            stdout.WriteLine(CliText.Sanitize($"BUG {bug.Scenario} [{bug.Class}] {bug.Title}"));
             if (bug.Functions.Count > 0) stdout.WriteLine($"    functions: {string.Join(", ", bug.Functions)}");
             string? traceNote = null;
             if (plan.TracesDir != null)

@@ -80,8 +80,8 @@ public sealed record HuntPlan
             JsonOut = a.Get("json"),
             JUnitOut = a.Get("junit"),
         };
-        plan.CheckDestinations();
         foreach (var s in scripts) s.CheckSetup(fixes);
+        plan.CheckDestinations();
         return plan;
     }
 
