@@ -68,13 +68,13 @@ public static class RunCommand
         }
         if (report is null)
         {
-            stdout.WriteLine(J(new() { ["type"] = "verdict", ["variant"] = Variants.Describe(fixes), ["result"] = "clean" }));
+            stdout.WriteLine(J(new() { ["type"] = "verdict", ["variant"] = FixLabel.Of(fixes), ["result"] = "clean" }));
             return CliMain.ExitClean;
         }
         stdout.WriteLine(J(new()
         {
             ["type"] = "verdict",
-            ["variant"] = Variants.Describe(fixes),
+            ["variant"] = FixLabel.Of(fixes),
             ["result"] = "bug",
             ["class"] = report.Class.Name(),
             ["title"] = report.Title,
