@@ -132,7 +132,10 @@ public sealed class HuntSummary
             if (Units[i] is null) return $"units[{i}] is null";
             if (Units[i].Scenario is null) return $"units[{i}].scenario is null";
         }
-        if (Iterations < 0 || Jobs < 0 || Units.Any(u => u.Iterations < 0)) return "a negative count";
+        if (Iterations < 0 || Jobs < 0 || Units.Any(u => u.Iterations < 0) || IterationBudget < 0) return "a negative count";
+        static bool Seconds(double d) => double.IsFinite(d) && d >= 0;
+        if (!Seconds(Elapsed) || Units.Any(u => !Seconds(u.Elapsed))) return "an elapsed time that is negative or not finite";
+        if (TimeBudget is double t && (!Seconds(t) || t > ParsedArgs.MaxSeconds)) return "\"timeBudget\" is negative, not finite or over 30 days";
         return null;
     }
 

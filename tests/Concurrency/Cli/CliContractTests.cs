@@ -283,6 +283,9 @@ public sealed class CliContractTests : IDisposable
         node[field] = null;
         var bad = Write("bad.json", node.ToJsonString());
         OneLineError(Cli("merge", bad, "--json", P("out.json")), $"{bad}: not a valid hunt summary: \"{field}\" is null");
+        // numbers JSON can carry but a summary cannot (1e400 reads as infinity)
+        var inf = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(good))!.ToJsonString().Replace("\"elapsed\":", "\"elapsed\":1e400,\"x\":");
+        OneLineError(Cli("merge", Write("inf.json", inf), "--json", P("out.json")), "not finite");
         // nulls inside lists, too
         var inner = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(good))!;
         inner["units"]!.AsArray().Add(null);

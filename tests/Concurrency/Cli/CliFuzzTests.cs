@@ -5,7 +5,7 @@ namespace InotifySim.Tests.Concurrency.Cli;
 
 /// <summary>
 /// A bounded, seeded fuzz of the command line, in-process: mutated example scripts (run and a
-/// 3-schedule hunt each) and odd command lines. Every outcome must be an exit code in
+/// 3-schedule hunt each), odd command lines, and mutated hunt summaries (merge). Every outcome must be an exit code in
 /// {0, 1, 2}, no stack trace, and a usage error exactly one line. Deterministic: the same
 /// seed gives the same inputs; a failure names the case and its input.
 /// </summary>
@@ -13,8 +13,9 @@ namespace InotifySim.Tests.Concurrency.Cli;
 public sealed class CliFuzzTests(ITestOutputHelper log) : IDisposable
 {
     public const int Seed = 20261130;
-    public const int ScriptCases = 200;
-    public const int CommandLineCases = 200;
+    public const int ScriptCases = 400;
+    public const int CommandLineCases = 400;
+    public const int SummaryCases = 300;
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "inotify-sim-fuzz-" + Guid.NewGuid().ToString("N")[..8]);
 
@@ -83,6 +84,21 @@ public sealed class CliFuzzTests(ITestOutputHelper log) : IDisposable
         {
             var args = OddCommandLine(rnd);
             Check($"command line case {c}", args, null);
+        }
+        // mutated hunt summaries, merged alone and with a good shard
+        var good = Path.Combine(_dir, "good.json");
+        var g = CliContractTests.Cli(null, "hunt", "--scenario", "add-vs-add", "--iterations", "2", "--jobs", "2", "--shard", "1/2", "--json", good);
+        Assert.True(g.Code == 0, g.ToString());
+        var goodText = File.ReadAllText(good);
+        for (int c = 0; c < SummaryCases; c++)
+        {
+            var text = MutateJson(goodText, rnd);
+            var path = Path.Combine(_dir, $"s{c}.json");
+            File.WriteAllText(path, text);
+            var args = rnd.Next(2) == 0
+                ? new[] { "merge", path, "--json", Path.Combine(_dir, "merged.json") }
+                : new[] { "merge", good, path, "--json", Path.Combine(_dir, "merged.json"), "--junit", Path.Combine(_dir, "merged.xml") };
+            Check($"summary case {c}", args, text);
         }
         log.WriteLine($"exit codes: 0: {counts[0]}, 1: {counts[1]}, 2: {counts[2]}, other: {counts[3]}");
         Assert.True(failures == 0, $"{failures} case(s) failed; the first are in the test output");
@@ -155,6 +171,46 @@ public sealed class CliFuzzTests(ITestOutputHelper log) : IDisposable
                 default:
                     lines = lines.Take(rnd.Next(lines.Count + 1)).ToList();
                     break;
+            }
+        }
+        return string.Join('\n', lines);
+    }
+
+    private static readonly string[] JsonValues =
+    {
+        "null", "0", "-1", "1e400", "99999999999999999999", "\"\"", "\"x\"", "[]", "{}", "[null]", "true", "\"2/2\"", "\"1/2\"", "\"0/0\"",
+        "\"\\u001b[31m\"", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    };
+
+    /// <summary>Replaces values after keys, deletes or duplicates lines, flips characters, truncates.</summary>
+    private static string MutateJson(string text, Random rnd)
+    {
+        var lines = text.Split('\n').ToList();
+        int n = 1 + rnd.Next(3);
+        for (int k = 0; k < n && lines.Count > 0; k++)
+        {
+            int i = rnd.Next(lines.Count);
+            switch (rnd.Next(5))
+            {
+                case 0:
+                case 1:
+                {
+                    int colon = lines[i].IndexOf("\": ", StringComparison.Ordinal);
+                    if (colon < 0) break;
+                    bool comma = lines[i].TrimEnd().EndsWith(',');
+                    lines[i] = lines[i][..(colon + 3)] + JsonValues[rnd.Next(JsonValues.Length)] + (comma ? "," : "");
+                    break;
+                }
+                case 2: lines.RemoveAt(i); break;
+                case 3: lines.Insert(i, lines[rnd.Next(lines.Count)]); break;
+                default:
+                {
+                    if (lines[i].Length == 0) break;
+                    var chars = lines[i].ToCharArray();
+                    chars[rnd.Next(chars.Length)] = (char)rnd.Next(1, 128);
+                    lines[i] = new string(chars);
+                    break;
+                }
             }
         }
         return string.Join('\n', lines);
