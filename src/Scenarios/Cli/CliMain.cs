@@ -13,27 +13,61 @@ public static class CliMain
 {
     public const int ExitClean = 0, ExitBug = 1, ExitUsage = 2, ExitInternal = 3;
 
-    public const string Usage = """
-        usage: inotify-sim COMMAND [options]
+    private static readonly (int, string)[] HuntExits =
+    {
+        (ExitClean, "clean"), (ExitBug, "a bug was found (even when an output could not be written: the BUG lines say what was found)"),
+        (ExitUsage, "usage or input error (checked before exploring), or an output could not be written"), (ExitInternal, "internal error"),
+    };
+    private static readonly (int, string)[] PlainExits = { (ExitClean, "done"), (ExitUsage, "usage or input error"), (ExitInternal, "internal error") };
 
-        commands:
-          list                       scenarios, variants, fixes and strategies, one line each
-          hunt --scenario S          explore interleavings of scenario(s) S under Coyote
-               S: a name from 'list', all, workload[:threads=N,ops=M], or FILE.isim
-               [--variant rfc|fixed] [--with FIX,...] [--without FIX,...]   (default: fixed)
-               [--strategy NAME (default pct)] [--bound N]   [--iterations N] [--time SECONDS]
-               [--seed N] [--fault-injection] [--max-steps N]
-               [--jobs N] [--shard I/N] [--traces DIR] [--json FILE]
-          merge FILE... --json OUT   combine the --json summaries of the shards of one hunt
-          run SCRIPT.isim            execute a single-thread script sequentially, JSON lines out
-               [--variant rfc|fixed] [--with FIX,...] [--without FIX,...]   (default: fixed)
-          replay TRACE [--html OUT.html]   re-run a trace file and explain the bug
-          shrink TRACE --out FILE    minimise a trace file
-          record-traces [--dir DIR] [--only FIX,...]   find and shrink one minimal trace per defect (maintainers)
-          help                       this text
+    /// <summary>Every command, declared once: parsing, dispatch, `help` and the README tables read this.</summary>
+    public static readonly IReadOnlyList<CommandSpec> Commands = new CommandSpec[]
+    {
+        new("list", "inotify-sim list [scenarios|variants|fixes|strategies]",
+            "scenarios, variants, fixes and strategies, one line each",
+            CliOptions.Of(), (a, c) => List(a.Positionals.FirstOrDefault(), c.Out), PlainExits, MaxPositionals: 1),
+        new("hunt", "inotify-sim hunt --scenario S [--variant rfc|fixed] [--with F,...] [--without F,...] [--strategy NAME] [--bound N] [--iterations N] [--time DURATION] [--seed N] [--fault-injection] [--max-steps N] [--jobs N] [--shard I/N] [--traces DIR] [--json FILE] [--junit FILE]",
+            "explore interleavings of scenario(s) S under Coyote",
+            CliOptions.Of(CliOptions.Scenario, CliOptions.FixSet, CliOptions.Exploration, CliOptions.Distribution, CliOptions.Outputs),
+            HuntCommand.Run, HuntExits),
+        new("verify", "inotify-sim verify --scenario S --preemptions K [--variant rfc|fixed] [--with F,...] [--without F,...] [--jobs N] [--shard I/N] [--max-schedules N] [--time DURATION] [--fault-injection] [--max-steps N] [--json FILE] [--coverage FILE]",
+            "explore EVERY schedule with at most K preemptions (bounded-exhaustive), fewest first",
+            VerifyCommand.Options, VerifyCommand.Run, VerifyCommand.ExitCodes),
+        new("merge", "inotify-sim merge FILE... --json OUT [--junit FILE]",
+            "combine the --json summaries of the shards of one hunt",
+            CliOptions.Of(CliOptions.Json with { Help = "the merged summary", Required = true }, CliOptions.JUnit),
+            Merge,
+            new[] { (ExitClean, "the merged hunt is clean"), (ExitBug, "the merged hunt found a bug"), (ExitUsage, "usage or input error (a bad summary, shards of different hunts)"), (ExitInternal, "internal error") },
+            MinPositionals: 1, MaxPositionals: int.MaxValue),
+        new("run", "inotify-sim run SCRIPT.isim [--variant rfc|fixed] [--with F,...] [--without F,...]",
+            "execute a single-thread script sequentially, JSON lines out",
+            CliOptions.Of(CliOptions.FixSet), RunScript,
+            new[] { (ExitClean, "clean"), (ExitBug, "a detector fired or an expect failed"), (ExitUsage, "usage or input error (a bad script)"), (ExitInternal, "internal error") },
+            MinPositionals: 1, MaxPositionals: 1),
+        new("replay", "inotify-sim replay TRACE [--html OUT.html] [--variant rfc|fixed] [--with F,...] [--without F,...]",
+            "re-run a trace file's schedule strictly and explain the bug (against another fix set with --variant/--with/--without)",
+            CliOptions.Of(new OptionSpec("html", "OUT.html", "write the explanation as an HTML timeline"), CliOptions.FixSet), Replay,
+            new[] { (TraceCommands.Bug, "the schedule raised a bug (the recorded one, or another: the message says which)"), (TraceCommands.Clean, "the schedule ran to its end clean (e.g. the fix killed the bug)"), (TraceCommands.BadInput, "usage or input error"), (ExitInternal, "internal error"), (TraceCommands.Diverged, "the run left the recorded schedule (the step is named)") },
+            MinPositionals: 1, MaxPositionals: 1),
+        new("shrink", "inotify-sim shrink TRACE --out FILE",
+            "minimise a trace file",
+            CliOptions.Of(new OptionSpec("out", "FILE", "where to write the smaller trace", Required: true)), Shrink,
+            new[] { (TraceCommands.Ok, "a trace was written"), (TraceCommands.Mismatch, "the trace does not reproduce its bug"), (TraceCommands.BadInput, "usage or input error"), (ExitInternal, "internal error") },
+            MinPositionals: 1, MaxPositionals: 1),
+        new("record-traces", "inotify-sim record-traces [--dir DIR] [--only FIX,...]",
+            "find and shrink one minimal trace per defect (maintainers)",
+            CliOptions.Of(new OptionSpec("dir", "DIR", "where to write the traces (default traces/)"), new OptionSpec("only", "F,G", "only these defects", OptionKind.List)),
+            RecordTraces, PlainExits),
+        new("help", "inotify-sim help [COMMAND] [--markdown]",
+            "this text; with COMMAND, its options and exit codes",
+            CliOptions.Of(new OptionSpec("markdown", null, "print the command's README option table (maintainers)", OptionKind.Flag)),
+            HelpCommand, PlainExits, MaxPositionals: 1),
+    };
 
-        exit codes: 0 clean, 1 bug found, 2 usage or input error, 3 internal error
-        """;
+    public static CommandSpec? FindCommand(string name) => Commands.FirstOrDefault(c => c.Name == name);
+
+    /// <summary>The usage summary (`inotify-sim help`), generated from <see cref="Commands"/>.</summary>
+    public static string Usage => CommandLineHelp.Usage(Commands);
 
     public static int Execute(string[] argv)
     {
@@ -45,117 +79,134 @@ public static class CliMain
         return Run(argv, Console.Out, Console.Error);
     }
 
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, Func<string, string?>? env = null)
     {
+        // every line on stderr is sanitized: one line, no control characters, bounded tokens
+        var err = new SanitizingWriter(stderr);
+        var ctx = new CliContext { Out = stdout, Err = err, Env = env ?? Environment.GetEnvironmentVariable };
         try
         {
-            return Dispatch(argv, stdout, stderr);
+            return Dispatch(argv, ctx);
         }
         catch (UsageException e)
         {
-            stderr.WriteLine("inotify-sim: " + e.Message);
-            return ExitUsage;
+            return Fail(err, e.Message, ExitUsage);
         }
         catch (Scripts.ScriptException e)
         {
-            stderr.WriteLine("inotify-sim: " + e.Message);
-            return ExitUsage;
+            return Fail(err, e.Message, ExitUsage);
         }
         catch (TraceFormatException e)
         {
-            stderr.WriteLine("inotify-sim: " + e.Message);
-            return ExitUsage;
+            return Fail(err, e.Message, ExitUsage);
         }
         catch (Exception e)
         {
-            stderr.WriteLine("inotify-sim: internal error: " + e.Message);
+            Fail(err, "internal error: " + e.Message, ExitInternal);
             if (Environment.GetEnvironmentVariable("INOTIFY_SIM_DEBUG") == "1") stderr.WriteLine(e);
             return ExitInternal;
         }
         finally
         {
             stdout.Flush();
-            stderr.Flush();
+            err.Flush();
         }
     }
 
-    private static int Dispatch(string[] argv, TextWriter stdout, TextWriter stderr)
+    private static int Fail(TextWriter err, string message, int code)
     {
-        if (argv.Length == 0)
-        {
-            stderr.Write(Usage);
-            return ExitUsage;
-        }
-        var cmd = argv[0];
+        err.WriteLine(CliText.Sanitize("inotify-sim: " + message));
+        return code;
+    }
+
+    private static int Dispatch(string[] argv, CliContext ctx)
+    {
+        if (argv.Length == 0) throw new UsageException("no command given ('inotify-sim help' lists the commands)");
+        var name = argv[0];
+        if (name is "--help" or "-h") name = "help";
+        var spec = FindCommand(name)
+            ?? throw new UsageException($"unknown command '{name}' (commands: {string.Join(", ", Commands.Where(c => !c.Hidden).Select(c => c.Name))})");
         var rest = argv.Skip(1).ToList();
-        switch (cmd)
+        if (spec.Name != "help" && rest.Count > 0 && rest.TakeWhile(x => x != "--").Any(x => x is "--help" or "-h"))
         {
-            case "help" or "--help" or "-h":
-                stdout.Write(Usage);
-                return ExitClean;
-            case "list":
-            {
-                var a = ParsedArgs.Parse("list", rest, Array.Empty<string>(), Array.Empty<string>());
-                a.ExpectPositionals(0, 1, "inotify-sim list [scenarios|variants|fixes|strategies]");
-                return List(a.Positionals.FirstOrDefault(), stdout);
-            }
-            case "hunt":
-                return HuntCommand.Run(ParsedArgs.Parse("hunt", rest, HuntCommand.Valued, HuntCommand.Flags), stdout, stderr);
-            case "verify":
-                return VerifyCommand.Run(ParsedArgs.Parse("verify", rest, VerifyCommand.Valued, VerifyCommand.Flags), stdout, stderr);
-            case "merge":
-            {
-                var a = ParsedArgs.Parse("merge", rest, new[] { "json" }, Array.Empty<string>());
-                if (a.Positionals.Count == 0) throw new UsageException("merge: no summaries given; usage: inotify-sim merge FILE... --json OUT");
-                var output = a.Get("json") ?? throw new UsageException("merge: --json OUT is required");
-                var parts = a.Positionals.Select(p => (p, HuntSummary.Load(p))).ToList();
-                var m = HuntSummary.Merge(parts, stderr);
-                m.Save(output);
-                stdout.WriteLine($"merge: {parts.Count} summary(ies), {m.Units.Count} unit(s), {m.Iterations} iterations, {m.Bugs.Count} bug(s){(m.Complete ? "" : " (incomplete)")} -> {output}");
-                foreach (var b in m.Bugs) stdout.WriteLine($"BUG {b.Scenario} [{b.Class}] {b.Title}" + (b.Trace is null ? "" : $" (trace {b.Trace})"));
-                return m.Bugs.Count > 0 ? ExitBug : ExitClean;
-            }
-            case "run":
-            {
-                var a = ParsedArgs.Parse("run", rest, new[] { "variant", "with", "without" }, Array.Empty<string>());
-                a.ExpectPositionals(1, 1, "inotify-sim run SCRIPT.isim [--variant rfc|fixed] [--with FIX,...] [--without FIX,...]");
-                return RunCommand.Run(a.Positionals[0], ParseFixes(a, "run"), stdout, stderr);
-            }
-            case "replay":
-            {
-                var a = ParsedArgs.Parse("replay", rest, new[] { "html" }, Array.Empty<string>());
-                a.ExpectPositionals(1, 1, "inotify-sim replay TRACE [--html OUT.html]");
-                var html = a.Get("html");
-                return TraceCommands.Replay(a.Positionals[0], html != null, html, stdout, stderr);
-            }
-            case "shrink":
-            {
-                var a = ParsedArgs.Parse("shrink", rest, new[] { "out" }, Array.Empty<string>());
-                a.ExpectPositionals(1, 1, "inotify-sim shrink TRACE --out FILE");
-                var output = a.Get("out") ?? throw new UsageException("shrink: --out FILE is required");
-                return TraceCommands.Shrink(a.Positionals[0], output, stdout, stderr);
-            }
-            case "record-traces":
-            {
-                // maintainers: find and shrink one minimal trace per defect into DIR (default traces/)
-                var a = ParsedArgs.Parse("record-traces", rest, new[] { "dir", "only" }, Array.Empty<string>());
-                a.ExpectPositionals(0, 0, "inotify-sim record-traces [--dir DIR] [--only FIX,...]");
-                var only = a.GetList("only");
-                foreach (var n in only)
-                    if (Variants.ByName(n) is null) throw new UsageException($"record-traces: unknown fix '{n}'");
-                DefectTraces.Generate(a.Get("dir") ?? "traces", stdout, only.ToList());
-                return ExitClean;
-            }
-            default:
-                throw new UsageException($"unknown command '{cmd}' (commands: list, hunt, merge, run, replay, shrink, record-traces, help)");
+            ctx.Out.Write(CommandLineHelp.Help(spec));
+            return ExitClean;
         }
+        return spec.Handler(ParsedArgs.Parse(spec, rest), ctx);
+    }
+
+    private static int HelpCommand(ParsedArgs a, CliContext c)
+    {
+        var which = a.Positionals.FirstOrDefault();
+        if (which is null)
+        {
+            if (a.Has("markdown")) { c.Out.Write(CommandLineHelp.MarkdownExitCodes(Commands)); return ExitClean; }
+            c.Out.Write(Usage);
+            return ExitClean;
+        }
+        var spec = FindCommand(which) ?? throw new UsageException($"help: unknown command '{which}' (commands: {string.Join(", ", Commands.Select(x => x.Name))})");
+        c.Out.Write(a.Has("markdown") ? CommandLineHelp.MarkdownOptions(spec) : CommandLineHelp.Help(spec));
+        return ExitClean;
+    }
+
+    private static int Merge(ParsedArgs a, CliContext c)
+    {
+        var output = a.Get("json")!;
+        var junit = a.Get("junit");
+        Destinations.CheckFile(output, "--json");
+        if (junit != null) Destinations.CheckFile(junit, "--junit");
+        var parts = a.Positionals.Select(p => (p, HuntSummary.Load(p))).ToList();
+        var m = HuntSummary.Merge(parts, c.Err);
+        foreach (var b in m.Bugs) c.Out.WriteLine($"BUG {b.Scenario} [{b.Class}] {b.Title}" + (b.Trace is null ? "" : $" (trace {b.Trace})"));
+        if (GitHubAnnotations.Enabled(c.Env))
+            foreach (var line in m.Annotations()) c.Out.WriteLine(line);
+        m.WriteTable(c.Out);
+        bool ok = HuntCommand.WriteOutputs(m, "merge", output, junit, c.Err);
+        c.Out.WriteLine($"merge: {parts.Count} summary(ies), {m.Units.Count} unit(s), {m.Iterations} iterations, {m.Bugs.Count} bug(s), fix set {m.Variant}{(m.Complete ? "" : " (incomplete)")}{(ok ? "" : " (not all outputs written)")} -> {output}");
+        return m.Bugs.Count > 0 ? ExitBug : ok ? ExitClean : ExitUsage;
+    }
+
+    private static int RunScript(ParsedArgs a, CliContext c) =>
+        RunCommand.Run(a.Positionals[0], ParseFixes(a, "run"), c.Out, c.Err);
+
+    private static int Replay(ParsedArgs a, CliContext c)
+    {
+        var html = a.Get("html");
+        InputFiles.Check(a.Positionals[0], "trace", InputFiles.MaxTraceBytes);
+        if (html != null) Destinations.CheckFile(html, "--html");
+        bool otherFixes = a.Has("variant") || a.Has("with") || a.Has("without");
+        return TraceCommands.Replay(a.Positionals[0], html != null, html, c.Out, c.Err, otherFixes ? ParseFixes(a, "replay") : null);
+    }
+
+    private static int Shrink(ParsedArgs a, CliContext c)
+    {
+        var output = a.Get("out")!;
+        InputFiles.Check(a.Positionals[0], "trace", InputFiles.MaxTraceBytes);
+        Destinations.CheckFile(output, "--out");
+        return TraceCommands.Shrink(a.Positionals[0], output, c.Out, c.Err);
+    }
+
+    private static int RecordTraces(ParsedArgs a, CliContext c)
+    {
+        // maintainers: find and shrink one minimal trace per defect into DIR (default traces/)
+        var only = a.GetList("only");
+        foreach (var n in only)
+            if (Variants.ByName(n) is null) throw new UsageException($"record-traces: unknown fix '{n}'");
+        var dir = a.Get("dir") ?? "traces";
+        Destinations.CheckDirectory(dir, "--dir");
+        DefectTraces.Generate(dir, c.Out, only.ToList());
+        return ExitClean;
     }
 
     /// <summary>--variant (default fixed), --with, --without; fix-set errors are usage errors.</summary>
-    internal static Fix ParseFixes(ParsedArgs a, string cmd)
+    public static Fix ParseFixes(ParsedArgs a, string cmd)
     {
         var variant = a.Get("variant") ?? "fixed";
-        var f = Variants.Parse(variant, a.GetList("with"), a.GetList("without"), out var err);
+        var with = a.GetList("with");
+        var without = a.GetList("without");
+        var both = with.FirstOrDefault(without.Contains);
+        if (both != null) throw new UsageException($"{cmd}: fix '{both}' is given in both --with and --without");
+        var f = Variants.Parse(variant, with, without, out var err);
         if (f is null) throw new UsageException($"{cmd}: {err}");
         return f.Value;
     }

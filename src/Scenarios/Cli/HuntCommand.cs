@@ -24,7 +24,6 @@ public static class HuntCommand
     public const int ChunkIterations = 500;
     public const uint WorkerSeedStride = 1_000_003;
     public const uint ChunkSeedStride = 7_919;
-    public const long DefaultIterations = 1000;
 
     private sealed class Unit
     {
@@ -40,59 +39,36 @@ public static class HuntCommand
         public long IterationsBefore;
     }
 
-    internal static readonly string[] Valued = { "scenario", "variant", "with", "without", "strategy", "bound", "iterations", "time", "seed", "traces", "json", "jobs", "shard", "max-steps" };
-    internal static readonly string[] Flags = { "fault-injection" };
+    public static int Run(ParsedArgs a, CliContext ctx) => Run(HuntPlan.FromArgs(a, ctx), ctx);
 
-    public static int Run(ParsedArgs a, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs a validated plan: explores, prints each bug, the per-scenario table, writes the outputs.</summary>
+    public static int Run(HuntPlan plan, CliContext ctx)
     {
-        a.ExpectPositionals(0, 0, "inotify-sim hunt --scenario NAME|all|FILE.isim [--variant rfc|fixed] ...");
-        var scenarioArg = a.Get("scenario") ?? throw new UsageException("hunt: --scenario is required (a name from 'inotify-sim list', all, workload[:threads=N,ops=M] or FILE.isim)");
-        var (scenarios, scripts) = ResolveScenarios(scenarioArg);
-        var fixes = CliMain.ParseFixes(a, "hunt");
-        var strategy = a.Get("strategy") ?? "pct"; // the fastest to every known defect (docs/bench)
-        var sinfo = Strategies.Find(strategy)
-            ?? throw new UsageException($"hunt: unknown strategy '{strategy}' (strategies: {string.Join(", ", Strategies.All.Select(s => s.Name))})");
-        uint? bound = (uint?)a.GetLong("bound", 1, 1_000_000);
-        if (bound != null && !sinfo.TakesBound) throw new UsageException($"hunt: strategy '{strategy}' takes no --bound");
-        long? iterations = a.GetLong("iterations", 1, long.MaxValue / 2);
-        double? time = a.GetSeconds("time");
-        if (iterations is null && time is null) iterations = DefaultIterations;
-        uint seed = (uint)(a.GetLong("seed", 0, uint.MaxValue) ?? 0);
-        uint maxSteps = (uint)(a.GetLong("max-steps", 10, 10_000_000) ?? 5000);
-        bool explicitJobs = a.Has("jobs");
-        int jobs = (int)(a.GetLong("jobs", 1, 1024) ?? Environment.ProcessorCount);
-        (int i, int n)? shard = null;
-        if (a.Get("shard") is { } sh)
-        {
-            shard = HuntSummary.ParseShard(sh) ?? throw new UsageException($"hunt: bad --shard '{sh}' (expected i/n with 1 <= i <= n, e.g. 2/4)");
-            if (!explicitJobs) throw new UsageException("hunt: --shard needs an explicit --jobs N (every shard must split the hunt into the same units)");
-        }
-        bool fault = a.Has("fault-injection");
-        string? tracesDir = a.Get("traces");
-        string? jsonOut = a.Get("json");
-
-        foreach (var s in scripts)
-        {
-            s.CheckSetup(fixes);
-        }
-
+        var stdout = ctx.Out;
+        int jobs = plan.Jobs;
+        var scenarios = plan.Scenarios;
         // units: (scenario, worker), in order; this shard's share
         var all = new List<Unit>();
         for (int si = 0; si < scenarios.Count; si++)
         {
             for (int w = 0; w < jobs; w++)
             {
-                var u = new Unit { ScenarioIndex = si, Scenario = scenarios[si], Worker = w, Seed = unchecked(seed + (uint)w * WorkerSeedStride) };
-                if (iterations is long n) u.Budget = n / jobs + (w < n % jobs ? 1 : 0);
+                var u = new Unit { ScenarioIndex = si, Scenario = scenarios[si], Worker = w, Seed = unchecked(plan.Seed + (uint)w * WorkerSeedStride) };
+                if (plan.Iterations is long n) u.Budget = n / jobs + (w < n % jobs ? 1 : 0);
                 all.Add(u);
             }
         }
+        var shard = plan.Shard;
         var units = all.Where((u, k) => u.Budget > 0 && (shard is null || k % shard.Value.n == shard.Value.i - 1)).ToList();
 
-        double? unitTime = time is double t && units.Count > 0 ? t * Math.Min(jobs, units.Count) / units.Count : null;
-        var label = $"{Variants.Describe(fixes)}, strategy {strategy}{(bound is null ? "" : $" bound {bound}")}, seed {seed}, {jobs} job(s)"
+        double? unitTime = plan.Time is double t && units.Count > 0 ? t * Math.Min(jobs, units.Count) / units.Count : null;
+        var label = $"fix set {plan.FixSetLabel}, strategy {plan.Strategy}{(plan.Bound is null ? "" : $" bound {plan.Bound}")}, seed {plan.Seed}, {jobs} job(s)"
+            + (plan.MaxSteps == HuntPlan.DefaultMaxSteps ? "" : $", max steps {plan.MaxSteps}")
+            + (plan.FaultInjection ? ", fault injection" : "")
             + (shard is null ? "" : $", shard {shard.Value.i}/{shard.Value.n}");
-        stdout.WriteLine($"hunt: {scenarios.Count} scenario(s), {label}, budget {(iterations is null ? "" : $"{iterations} iterations/scenario")}{(iterations != null && time != null ? " or " : "")}{(time is null ? "" : $"{time:0.##}s")}");
+        var iterations = plan.Iterations;
+        var time = plan.Time;
+        stdout.WriteLine($"hunt: {scenarios.Count} scenario(s), {label}, budget {(iterations is null ? "" : $"{iterations} iterations/scenario")}{(iterations != null && time != null ? " or " : "")}{(time is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{time:0.###}s"))}");
 
         // Coyote's engine logs "... Running test iterations" to Console.Out even with console
         // logging off: silence the console for the hunt (our output goes to `stdout`).
@@ -101,7 +77,7 @@ public static class HuntCommand
         Console.SetOut(TextWriter.Null);
         try
         {
-            return Hunt(stdout, live, scenarios, units, fixes, strategy, bound, fault, maxSteps, unitTime, iterations, time, seed, jobs, shard, tracesDir, jsonOut);
+            return Hunt(ctx, live, plan, units, unitTime);
         }
         finally
         {
@@ -109,9 +85,10 @@ public static class HuntCommand
         }
     }
 
-    private static int Hunt(TextWriter stdout, bool live, List<Scenario> scenarios, List<Unit> units, Fix fixes, string strategy, uint? bound, bool fault,
-        uint maxSteps, double? unitTime, long? iterations, double? time, uint seed, int jobs, (int i, int n)? shard, string? tracesDir, string? jsonOut)
+    private static int Hunt(CliContext ctx, bool live, HuntPlan plan, List<Unit> units, double? unitTime)
     {
+        var stdout = ctx.Out;
+        var stderr = ctx.Err;
         var sw = Stopwatch.StartNew();
         long total = 0;
         int bugs = 0;
@@ -119,7 +96,7 @@ public static class HuntCommand
         Exception? failure = null;
         using var progress = new ProgressReporter(stdout, live, () => (Interlocked.Read(ref total), Volatile.Read(ref bugs), sw.Elapsed));
         var threads = new List<Thread>();
-        for (int j = 0; j < Math.Min(jobs, units.Count); j++)
+        for (int j = 0; j < Math.Min(plan.Jobs, units.Count); j++)
         {
             var th = new Thread(() =>
             {
@@ -127,7 +104,7 @@ public static class HuntCommand
                 {
                     for (int k = Interlocked.Increment(ref next); k < units.Count; k = Interlocked.Increment(ref next))
                     {
-                        RunUnit(units[k], fixes, strategy, bound, fault, maxSteps, unitTime, d => Interlocked.Add(ref total, d));
+                        RunUnit(units[k], plan, unitTime, d => Interlocked.Add(ref total, d));
                         if (units[k].Bug != null) Interlocked.Increment(ref bugs);
                     }
                 }
@@ -145,23 +122,27 @@ public static class HuntCommand
         if (failure != null) throw new InvalidOperationException("hunt worker failed: " + failure.Message, failure);
 
         // results, in (scenario, worker) order
+        var shard = plan.Shard;
         var summary = new HuntSummary
         {
-            Variant = Variants.Describe(fixes),
-            Fixes = TraceFile.FixNames(fixes),
-            Strategy = strategy,
-            StrategyBound = bound,
-            Seed = seed,
-            FaultInjection = fault,
-            IterationBudget = iterations,
-            TimeBudget = time,
-            Jobs = jobs,
-            Scenarios = scenarios.Select(s => s.Name).ToList(),
+            Variant = plan.FixSetLabel,
+            Fixes = TraceFile.FixNames(plan.Fixes),
+            Strategy = plan.Strategy,
+            StrategyBound = plan.Bound,
+            Seed = plan.Seed,
+            FaultInjection = plan.FaultInjection,
+            IterationBudget = plan.Iterations,
+            TimeBudget = plan.Time,
+            MaxSteps = plan.MaxSteps,
+            Jobs = plan.Jobs,
+            Scenarios = plan.Scenarios.Select(s => s.Name).ToList(),
             Shards = shard is null ? new List<string>() : new List<string> { $"{shard.Value.i}/{shard.Value.n}" },
             Complete = shard is null || shard.Value.n == 1,
             Elapsed = Math.Round(sw.Elapsed.TotalSeconds, 3),
         };
+        foreach (var s in plan.Scripts) summary.Scripts[s.Name] = HuntPlan.ScriptHash(s.Text);
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        bool writeFailed = false;
         foreach (var u in units.OrderBy(u => u.ScenarioIndex).ThenBy(u => u.Worker))
         {
             summary.Iterations += u.Done;
@@ -180,32 +161,66 @@ public static class HuntCommand
                 Iteration = r.BugIteration,
                 IterationsBefore = u.IterationsBefore,
             };
-            if (tracesDir != null)
+            // the bug first: whatever fails to be written below, it is on the output
+            stdout.WriteLine(CliText.Sanitize($"BUG {bug.Scenario} [{bug.Class}] {bug.Title}"));
+            if (bug.Functions.Count > 0) stdout.WriteLine($"    functions: {string.Join(", ", bug.Functions)}");
+            string? traceNote = null;
+            if (plan.TracesDir != null)
             {
                 var baseName = $"{Sanitize(u.Scenario.Name)}-{cls}-seed{o.Seed}";
                 var name = baseName;
                 for (int k = 2; !usedNames.Add(name); k++) name = $"{baseName}-{k}";
-                var path = Path.Combine(tracesDir, name + ".json");
+                var path = Path.Combine(plan.TracesDir, name + ".json");
                 try
                 {
                     TraceFile.FromHunt(o, r, (u.Scenario as ScriptScenario)?.Text).Save(path);
+                    bug.Trace = path;
+                    traceNote = $", trace {path}";
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or TraceFormatException or UsageException)
                 {
-                    throw new UsageException($"hunt: cannot write trace {path}: {e.Message}");
+                    writeFailed = true;
+                    traceNote = ", trace NOT written";
+                    stderr.WriteLine(CliText.Sanitize($"inotify-sim: hunt: cannot write trace {path}: {e.Message}"));
                 }
-                bug.Trace = path;
             }
+            stdout.WriteLine($"    fix set {summary.Variant}, worker {bug.Worker}, seed {bug.Seed}, iteration {bug.Iteration}{traceNote}");
             summary.Bugs.Add(bug);
-            stdout.WriteLine($"BUG {bug.Scenario} [{bug.Class}] {bug.Title}");
-            if (bug.Functions.Count > 0) stdout.WriteLine($"    functions: {string.Join(", ", bug.Functions)}");
-            stdout.WriteLine($"    worker {bug.Worker}, seed {bug.Seed}, iteration {bug.Iteration}" + (bug.Trace is null ? "" : $", trace {bug.Trace}"));
         }
-        if (jsonOut != null) summary.Save(jsonOut);
+        if (GitHubAnnotations.Enabled(ctx.Env))
+            foreach (var line in summary.Annotations()) stdout.WriteLine(line);
+        summary.WriteTable(stdout);
+        writeFailed |= !WriteOutputs(summary, "hunt", plan.JsonOut, plan.JUnitOut, stderr);
         double rate = sw.Elapsed.TotalSeconds > 0 ? summary.Iterations / sw.Elapsed.TotalSeconds : 0;
-        stdout.WriteLine($"hunt: {summary.Iterations} iterations in {sw.Elapsed.TotalSeconds:0.0}s ({rate:0}/s), {summary.Bugs.Count} bug(s)"
-            + (summary.Bugs.Count > 0 && tracesDir is null ? " (use --traces DIR to save replayable traces)" : ""));
-        return summary.Bugs.Count > 0 ? 1 : 0;
+        stdout.WriteLine($"hunt: {summary.Iterations} iterations in {sw.Elapsed.TotalSeconds:0.0}s ({rate:0}/s), {summary.Bugs.Count} bug(s), fix set {summary.Variant}"
+            + (summary.Bugs.Count > 0 && plan.TracesDir is null ? " (use --traces DIR to save replayable traces)" : ""));
+        // a found bug is never lost: exit 1 even if an output could not be written
+        return summary.Bugs.Count > 0 ? CliMain.ExitBug : writeFailed ? CliMain.ExitUsage : CliMain.ExitClean;
+    }
+
+    /// <summary>Writes --json and --junit; reports each failure on stderr and returns false when one failed.</summary>
+    internal static bool WriteOutputs(HuntSummary summary, string command, string? jsonOut, string? junitOut, TextWriter stderr)
+    {
+        bool ok = true;
+        if (jsonOut != null)
+        {
+            try { summary.Save(jsonOut); }
+            catch (UsageException e)
+            {
+                ok = false;
+                stderr.WriteLine(CliText.Sanitize($"inotify-sim: {command}: summary not written: {e.Message}"));
+            }
+        }
+        if (junitOut != null)
+        {
+            try { JUnitWriter.Write(junitOut, $"inotify-sim {command} ({summary.Variant})", summary.ToJUnit(command), summary.Elapsed); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ok = false;
+                stderr.WriteLine(CliText.Sanitize($"inotify-sim: {command}: JUnit report not written: cannot write {junitOut}: {e.Message}"));
+            }
+        }
+        return ok;
     }
 
     private static string FirstLine(string? s) => s is null ? "" : s.Split('\n')[0].Trim();
@@ -217,8 +232,9 @@ public static class HuntCommand
         return sb.ToString();
     }
 
-    private static void RunUnit(Unit u, Fix fixes, string strategy, uint? bound, bool fault, uint maxSteps, double? seconds, Action<long> add)
+    private static void RunUnit(Unit u, HuntPlan plan, double? seconds, Action<long> add)
     {
+        var strategy = plan.Strategy;
         var sw = Stopwatch.StartNew();
         for (uint chunk = 0; u.Done < u.Budget; chunk++)
         {
@@ -236,13 +252,13 @@ public static class HuntCommand
             var o = new HuntOptions
             {
                 Scenario = u.Scenario,
-                Fixes = fixes,
+                Fixes = plan.Fixes,
                 Strategy = strategy,
-                StrategyBound = bound,
+                StrategyBound = plan.Bound,
                 Iterations = n,
                 Seed = unchecked(u.Seed + chunk * ChunkSeedStride),
-                FaultInjection = fault,
-                MaxSteps = maxSteps,
+                FaultInjection = plan.FaultInjection,
+                MaxSteps = plan.MaxSteps,
                 Progress = i => { add(i - reported); reported = i; },
             };
             var r = Explorer.Run(o);
@@ -259,29 +275,6 @@ public static class HuntCommand
             if (r.Iterations < n) break; // the strategy is exhausted (dfs)
         }
         u.Elapsed = sw.Elapsed.TotalSeconds;
-    }
-
-    /// <summary>NAME, all, workload[:...], or FILE.isim.</summary>
-    internal static (List<Scenario> all, List<ScriptScenario> scripts) ResolveScenarios(string arg)
-    {
-        if (arg == "all") return (ScenarioCatalog.All.ToList(), new List<ScriptScenario>());
-        if (arg.EndsWith(".isim", StringComparison.Ordinal) || arg.Contains('/') || File.Exists(arg))
-        {
-            ScriptScenario sc;
-            try { sc = ScriptScenario.Load(arg); }
-            catch (ScriptException e) { throw new UsageException(e.Message); }
-            if (sc.Script.Threads.Count == 0) throw new UsageException($"{arg}: the script has no thread section; nothing to explore");
-            return (new List<Scenario> { sc }, new List<ScriptScenario> { sc });
-        }
-        if (arg.StartsWith("workload", StringComparison.Ordinal))
-        {
-            var w = GeneratedWorkload.Parse(arg)
-                ?? throw new UsageException($"hunt: bad workload '{arg}' (expected workload or workload:threads=N,ops=M with positive numbers)");
-            return (new List<Scenario> { w }, new List<ScriptScenario>());
-        }
-        var s = ScenarioCatalog.Find(arg)
-            ?? throw new UsageException($"hunt: unknown scenario '{arg}' (scenarios: {string.Join(", ", ScenarioCatalog.All.Select(x => x.Name))}, all, or FILE.isim)");
-        return (new List<Scenario> { s }, new List<ScriptScenario>());
     }
 }
 

@@ -35,10 +35,12 @@ public sealed class HuntUnit
 public sealed class HuntSummary
 {
     public const string FormatName = "inotify-sim-hunt";
-    public const int FormatVersion = 1;
+    /// <summary>2: adds maxSteps and scripts, and "variant" is the fix-set label (FixLabel).</summary>
+    public const int FormatVersion = 2;
 
     [JsonPropertyName("format")] public string Format { get; set; } = FormatName;
     [JsonPropertyName("version")] public int Version { get; set; } = FormatVersion;
+    /// <summary>The fix-set label (<see cref="FixLabel"/>): rfc, fixed, fixed-destroy-recheck, rfc+ev-mutex-unlock.</summary>
     [JsonPropertyName("variant")] public string Variant { get; set; } = "";
     [JsonPropertyName("fixes")] public List<string> Fixes { get; set; } = new();
     [JsonPropertyName("strategy")] public string Strategy { get; set; } = "";
@@ -48,7 +50,10 @@ public sealed class HuntSummary
     /// <summary>Iteration budget per scenario (split over the workers), null when only --time was given.</summary>
     [JsonPropertyName("iterationBudget")] public long? IterationBudget { get; set; }
     [JsonPropertyName("timeBudget")] public double? TimeBudget { get; set; }
+    [JsonPropertyName("maxSteps")] public uint MaxSteps { get; set; }
     [JsonPropertyName("jobs")] public int Jobs { get; set; }
+    /// <summary>Per script scenario, "sha256:" and the hash of its text (two scripts with one file name are different hunts).</summary>
+    [JsonPropertyName("scripts")] public SortedDictionary<string, string> Scripts { get; set; } = new(StringComparer.Ordinal);
     /// <summary>Every scenario of the hunt, in order (all shards list all of them).</summary>
     [JsonPropertyName("scenarios")] public List<string> Scenarios { get; set; } = new();
     /// <summary>The shards this summary covers ("2/4"); empty for an unsharded hunt.</summary>
@@ -84,14 +89,54 @@ public sealed class HuntSummary
 
     public static HuntSummary Load(string path)
     {
-        if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
+        var text = InputFiles.ReadText(path, "hunt summary", InputFiles.MaxSummaryBytes);
         HuntSummary? s;
-        try { s = JsonSerializer.Deserialize<HuntSummary>(File.ReadAllText(path), s_json); }
+        try { s = JsonSerializer.Deserialize<HuntSummary>(text, s_json); }
         catch (JsonException e) { throw new UsageException($"{path}: not a hunt summary: {e.Message.Split('.')[0]}"); }
-        catch (IOException e) { throw new UsageException($"{path}: cannot read: {e.Message}"); }
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            throw new UsageException($"{path}: not a hunt summary: {e.Message.Split('.')[0]}");
+        }
         if (s is null || s.Format != FormatName) throw new UsageException($"{path}: not a hunt summary (\"format\" is not '{FormatName}')");
         if (s.Version != FormatVersion) throw new UsageException($"{path}: hunt summary version {s.Version} is not supported (this build reads {FormatVersion})");
+        var problem = s.Problem();
+        if (problem != null) throw new UsageException($"{path}: not a valid hunt summary: {problem}");
         return s;
+    }
+
+    /// <summary>What is missing or null in a loaded summary (JSON null, or null inside a list); null when whole.</summary>
+    private string? Problem()
+    {
+        // the deserializer keeps an explicit JSON null even where the property is declared non-null
+        if (Variant is null) return "\"variant\" is null";
+        if (Strategy is null) return "\"strategy\" is null";
+        if (Fixes is null) return "\"fixes\" is null";
+        if (Scenarios is null) return "\"scenarios\" is null";
+        if (Shards is null) return "\"shards\" is null";
+        if (Bugs is null) return "\"bugs\" is null";
+        if (Units is null) return "\"units\" is null";
+        if (Scripts is null) return "\"scripts\" is null";
+        if (Fixes.Any(x => x is null)) return "a null in \"fixes\"";
+        if (Scenarios.Any(x => x is null)) return "a null in \"scenarios\"";
+        if (Shards.Any(x => x is null)) return "a null in \"shards\"";
+        if (Scripts.Values.Any(x => x is null)) return "a null in \"scripts\"";
+        for (int i = 0; i < Bugs.Count; i++)
+        {
+            var b = Bugs[i];
+            if (b is null) return $"bugs[{i}] is null";
+            if (b.Scenario is null || b.Class is null || b.Title is null) return $"bugs[{i}] lacks its scenario, class or title";
+            if (b.Functions is null || b.Functions.Any(f => f is null)) return $"bugs[{i}].functions is null or holds a null";
+        }
+        for (int i = 0; i < Units.Count; i++)
+        {
+            if (Units[i] is null) return $"units[{i}] is null";
+            if (Units[i].Scenario is null) return $"units[{i}].scenario is null";
+        }
+        if (Iterations < 0 || Jobs < 0 || Units.Any(u => u.Iterations < 0) || IterationBudget < 0) return "a negative count";
+        static bool Seconds(double d) => double.IsFinite(d) && d >= 0;
+        if (!Seconds(Elapsed) || Units.Any(u => !Seconds(u.Elapsed))) return "an elapsed time that is negative or not finite";
+        if (TimeBudget is double t && (!Seconds(t) || t > ParsedArgs.MaxSeconds)) return "\"timeBudget\" is negative, not finite or over 30 days";
+        return null;
     }
 
     /// <summary>Sorts units and bugs by (scenario order, worker).</summary>
@@ -110,7 +155,8 @@ public sealed class HuntSummary
         {
             Variant = first.Variant, Fixes = first.Fixes, Strategy = first.Strategy, StrategyBound = first.StrategyBound,
             Seed = first.Seed, FaultInjection = first.FaultInjection, IterationBudget = first.IterationBudget,
-            TimeBudget = first.TimeBudget, Jobs = first.Jobs, Scenarios = first.Scenarios,
+            TimeBudget = first.TimeBudget, MaxSteps = first.MaxSteps, Jobs = first.Jobs, Scenarios = first.Scenarios,
+            Scripts = first.Scripts,
         };
         int n = -1;
         var seen = new HashSet<int>();
@@ -129,12 +175,21 @@ public sealed class HuntSummary
             Same(first.FaultInjection, s.FaultInjection, "fault injection");
             Same(first.IterationBudget, s.IterationBudget, "iteration budget");
             Same(first.TimeBudget, s.TimeBudget, "time budget");
+            Same(first.MaxSteps, s.MaxSteps, "max steps");
             Same(first.Jobs, s.Jobs, "jobs");
             Same(string.Join(",", first.Scenarios), string.Join(",", s.Scenarios), "scenarios");
+            foreach (var sc in first.Scenarios.Distinct())
+            {
+                first.Scripts.TryGetValue(sc, out var a);
+                s.Scripts.TryGetValue(sc, out var b);
+                if (a == b) continue;
+                string What(string? h) => h is null ? "the catalogue scenario" : $"a script ({h[..Math.Min(h.Length, 19)]}...)";
+                throw new UsageException($"merge: scenario '{sc}' is {What(b)} in {path} but {What(a)} in {parts[0].path} (not shards of one hunt)");
+            }
             var shards = s.Shards.Count == 0 ? new List<string> { "1/1" } : s.Shards;
             foreach (var sh in shards)
             {
-                var (i, k) = ParseShard(sh) ?? throw new UsageException($"merge: {path}: bad shard '{sh}'");
+                var (i, k) = ShardSpec.ParseCanonical(sh) ?? throw new UsageException($"merge: {path}: bad shard '{sh}'");
                 if (n < 0) n = k;
                 else if (n != k) throw new UsageException($"merge: {path} is shard {sh} but others are shards of {n}");
                 if (!seen.Add(i)) throw new UsageException($"merge: shard {i}/{n} appears twice ({path})");
@@ -157,10 +212,44 @@ public sealed class HuntSummary
 
     private static string Fmt<T>(T v) => v is null ? "none" : $"'{v}'";
 
-    public static (int i, int n)? ParseShard(string s)
+    /// <summary>Per scenario: schedules, bugs and the seconds its workers spent (summed).</summary>
+    public IReadOnlyList<(string scenario, long schedules, int bugs, double seconds)> PerScenario() =>
+        Scenarios.Distinct().Select(sc =>
+        {
+            var us = Units.Where(u => u.Scenario == sc).ToList();
+            return (sc, us.Sum(u => u.Iterations), Bugs.Count(b => b.Scenario == sc), us.Sum(u => u.Elapsed));
+        }).Where(r => Units.Any(u => u.Scenario == r.sc)).ToList();
+
+    /// <summary>The end-of-hunt table: scenario, schedules, bugs, seconds.</summary>
+    public void WriteTable(TextWriter o)
     {
-        var parts = s.Split('/');
-        if (parts.Length != 2 || !int.TryParse(parts[0], out int i) || !int.TryParse(parts[1], out int n) || n < 1 || i < 1 || i > n) return null;
-        return (i, n);
+        var rows = PerScenario();
+        if (rows.Count == 0) return;
+        int w = Math.Max("scenario".Length, rows.Max(r => r.scenario.Length));
+        o.WriteLine($"{"scenario".PadRight(w)}  {"schedules",10}  {"bugs",4}  {"seconds",8}");
+        foreach (var (sc, n, b, t) in rows)
+            o.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{sc.PadRight(w)}  {n,10}  {b,4}  {t,8:0.0}"));
     }
+
+    /// <summary>The replay command of a bug's trace (what JUnit and annotations print).</summary>
+    public static string ReplayCommand(HuntBug b) =>
+        b.Trace is null ? "(no trace saved: rerun the hunt with --traces DIR)" : $"inotify-sim replay {b.Trace}";
+
+    /// <summary>The JUnit cases of this summary: one per scenario with units here, a failure per bug.</summary>
+    public List<JUnitCase> ToJUnit(string command) =>
+        PerScenario().Select(r => new JUnitCase(
+            $"inotify-sim.{command}.{Variant}",
+            r.scenario,
+            r.seconds,
+            Bugs.Where(b => b.Scenario == r.scenario).Select(b => new JUnitFailure(
+                b.Class,
+                $"[{b.Class}] {b.Title}",
+                $"class: {b.Class}\nfunctions: {string.Join(", ", b.Functions)}\nworker {b.Worker}, seed {b.Seed}, iteration {b.Iteration}\n"
+                + $"trace: {b.Trace ?? "none"}\nreplay: {ReplayCommand(b)}\n")).ToList())).ToList();
+
+    /// <summary>One GitHub Actions error annotation per bug.</summary>
+    public IEnumerable<string> Annotations() =>
+        Bugs.Select(b => GitHubAnnotations.Error(
+            $"inotify-sim: {b.Scenario} [{b.Class}] ({Variant})",
+            $"{b.Title} (functions: {string.Join(", ", b.Functions)}); {(b.Trace is null ? "no trace saved" : "trace " + b.Trace)}; replay: {ReplayCommand(b)}"));
 }

@@ -21,7 +21,7 @@ public static class RunCommand
 
     public static int Run(string path, Fix fixes, TextWriter stdout, TextWriter stderr)
     {
-        var sc = ScriptScenario.Load(path);
+        var sc = ScriptScenario.Parse(InputFiles.ReadText(path, "script", InputFiles.MaxScriptBytes), path);
         if (sc.Script.Threads.Count > 1)
             throw new UsageException($"run: {path} has {sc.Script.Threads.Count} threads; run executes single-thread scripts sequentially (explore it with: inotify-sim hunt --scenario {path})");
         var o = new MachineOptions { Fixes = fixes, Mode = SchedMode.Sequential };
@@ -68,13 +68,13 @@ public static class RunCommand
         }
         if (report is null)
         {
-            stdout.WriteLine(J(new() { ["type"] = "verdict", ["variant"] = Variants.Describe(fixes), ["result"] = "clean" }));
+            stdout.WriteLine(J(new() { ["type"] = "verdict", ["variant"] = FixLabel.Of(fixes), ["result"] = "clean" }));
             return CliMain.ExitClean;
         }
         stdout.WriteLine(J(new()
         {
             ["type"] = "verdict",
-            ["variant"] = Variants.Describe(fixes),
+            ["variant"] = FixLabel.Of(fixes),
             ["result"] = "bug",
             ["class"] = report.Class.Name(),
             ["title"] = report.Title,

@@ -12,17 +12,31 @@ namespace InotifySim.Scenarios.Cli;
 /// </summary>
 public static class VerifyCommand
 {
-    internal static readonly string[] Valued = { "scenario", "variant", "with", "without", "preemptions", "jobs", "shard", "json", "coverage", "max-schedules", "time", "max-steps" };
-    internal static readonly string[] Flags = { "fault-injection" };
+    public static readonly IReadOnlyList<OptionSpec> Options = CliOptions.Of(
+        CliOptions.Scenario, CliOptions.FixSet,
+        new OptionSpec("preemptions", "K", "explore every schedule with at most K preemptions (0 to 10)", Required: true),
+        CliOptions.Distribution,
+        new OptionSpec("max-schedules", "N", "the most schedules one part may run; running out makes the verdict \"not exhausted\" (exit 4)"),
+        CliOptions.Time, CliOptions.FaultInjection,
+        new OptionSpec("max-steps", "N", "branching decisions per schedule before it is cut (a cut makes the verdict \"not exhausted\"); default 5000"),
+        CliOptions.Json,
+        new OptionSpec("coverage", "FILE", "write what was explored: schedules, points and preemptions by function, lock-class pairs, fix paths"));
+
+    public static readonly (int, string)[] ExitCodes =
+    {
+        (Verifier.ExitClean, "every scenario's tree exhausted, no bug (verified up to K preemptions)"), (Verifier.ExitBug, "a bug was found"),
+        (2, "usage or input error"), (3, "internal error"), (Verifier.ExitNotExhausted, "a budget ran out or a schedule was cut before the tree was exhausted: no bug, but no proof"),
+    };
 
     /// <summary>The workload shape `verify --scenario all` uses.</summary>
     public const string VerifyWorkloadShape = "workload:threads=1,ops=1";
 
-    public static int Run(ParsedArgs a, TextWriter stdout, TextWriter stderr)
+    public static int Run(ParsedArgs a, CliContext c)
     {
-        a.ExpectPositionals(0, 0, "inotify-sim verify --scenario NAME|all --preemptions K [--variant rfc|fixed] ...");
+        var stdout = c.Out;
+        var stderr = c.Err;
         var scenarioArg = a.Get("scenario") ?? throw new UsageException("verify: --scenario is required (a name from 'inotify-sim list', all, workload[:threads=N,ops=M] or FILE.isim)");
-        var (scenarios, scripts) = HuntCommand.ResolveScenarios(scenarioArg);
+        var (scenarios, scripts) = HuntPlan.ResolveScenarios(scenarioArg, "verify");
         // the generated workload's default shape (3 threads x 5 operations, ~100 variants per operation) has far
         // too many schedules to exhaust; under `all`, verify takes its smallest shape (docs/verify.md)
         if (scenarioArg == "all")
@@ -33,7 +47,7 @@ public static class VerifyCommand
         (int, int)? shard = null;
         if (a.Get("shard") is { } sh)
         {
-            shard = HuntSummary.ParseShard(sh) ?? throw new UsageException($"verify: bad --shard '{sh}' (expected i/n with 1 <= i <= n, e.g. 2/4)");
+            shard = ShardSpec.Parse(sh, c.Env, "verify");
             if (!a.Has("jobs")) throw new UsageException("verify: --shard needs an explicit --jobs N (every shard must split the tree into the same parts)");
         }
         long max = a.GetLong("max-schedules", 1, int.MaxValue) ?? 0;
@@ -41,6 +55,8 @@ public static class VerifyCommand
         uint maxSteps = (uint)(a.GetLong("max-steps", 10, 10_000_000) ?? 5000);
         string? json = a.Get("json");
         string? coverage = a.Get("coverage");
+        if (json != null) Destinations.CheckFile(json, "--json");
+        if (coverage != null) Destinations.CheckFile(coverage, "--coverage");
         foreach (var s in scripts) s.CheckSetup(fixes);
         var plan = new VerifyPlan
         {

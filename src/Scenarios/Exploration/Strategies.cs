@@ -11,12 +11,12 @@ public static class Strategies
     public sealed record StrategyInfo(string Name, string Description, bool TakesBound, uint DefaultBound, uint MaxBound);
 
     /// <summary>The default: the fastest to every known defect on the benchmark (docs/bench/results.md).</summary>
-    public const string Default = "probabilistic";
+    public const string Default = "pct";
 
     public static readonly IReadOnlyList<StrategyInfo> All = new[]
     {
         new StrategyInfo("random", "uniformly random choice among the runnable threads at every scheduling point", false, 0, 0),
-        new StrategyInfo("probabilistic", "the running thread goes on, and is preempted with probability 1/2^bound at each scheduling point (Coyote's 'probabilistic'; formerly misnamed 'pct' here)", true, 3, 30),
+        new StrategyInfo("probabilistic", "the running thread goes on, and is preempted with probability 1/2^bound at each scheduling point (Coyote's 'probabilistic', which this project used to call 'pct')", true, 3, 30),
         new StrategyInfo("pct", "PCT (Burckhardt et al., ASPLOS'10): random thread priorities, bound-1 priority change points among the schedule's steps; bound = the bug depth d", true, 3, 20),
     };
 

@@ -10,6 +10,7 @@ namespace InotifySim.Tests.Concurrency.Cli;
 /// (the dll is copied next to this test assembly), checking exit codes and output.
 /// One class, so the tests run one after another (each hunt uses a few worker threads).
 /// </summary>
+[Collection("cli")]
 public sealed class CliTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "inotify-sim-cli-" + Guid.NewGuid().ToString("N")[..8]);
@@ -105,7 +106,7 @@ public sealed class CliTests : IDisposable
         Usage(Run("frob"), "unknown command 'frob'");
         Usage(Run("hunt", "--scenario", "rm-vs-death", "--frob"), "unknown option '--frob'");
         Usage(Run("hunt", "--scenario"), "--scenario needs a value");
-        Usage(Run("hunt"), "--scenario is required");
+        Usage(Run("hunt"), "--scenario S is required");
     }
 
     [Fact]
@@ -131,7 +132,7 @@ public sealed class CliTests : IDisposable
     {
         Usage(Run("replay"), "missing argument");
         Usage(Run("shrink", "t.json"), "--out FILE is required");
-        Usage(Run("merge"), "no summaries given");
+        Usage(Run("merge"), "merge: missing argument");
         Usage(Run("merge", "nope.json", "--json", "out.json"), "nope.json: no such file");
     }
 

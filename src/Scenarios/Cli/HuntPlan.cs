@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using InotifySim.Model;
+using InotifySim.Scenarios.Catalog;
+using InotifySim.Scenarios.Exploration;
+using InotifySim.Scenarios.Scripts;
+
+namespace InotifySim.Scenarios.Cli;
+
+/// <summary>
+/// Everything a hunt needs, validated: built from the command line by <see cref="FromArgs"/>
+/// (every check, destinations included, happens here, before any exploration).
+/// </summary>
+public sealed record HuntPlan
+{
+    public required IReadOnlyList<Scenario> Scenarios { get; init; }
+    public IReadOnlyList<ScriptScenario> Scripts { get; init; } = Array.Empty<ScriptScenario>();
+    public Fix Fixes { get; init; } = Fix.All;
+    public string Strategy { get; init; } = "pct";
+    public uint? Bound { get; init; }
+    public long? Iterations { get; init; }
+    public double? Time { get; init; }
+    public uint Seed { get; init; }
+    public uint MaxSteps { get; init; } = DefaultMaxSteps;
+    public bool FaultInjection { get; init; }
+    public int Jobs { get; init; } = 1;
+    /// <summary>1-based shard and count, null when unsharded.</summary>
+    public (int i, int n)? Shard { get; init; }
+    public string? TracesDir { get; init; }
+    public string? JsonOut { get; init; }
+    public string? JUnitOut { get; init; }
+
+    public const uint DefaultMaxSteps = 5000;
+    public const long DefaultIterations = 1000;
+
+    /// <summary>The fix-set label (FixLabel).</summary>
+    public string FixSetLabel => FixLabel.Of(Fixes);
+
+    public static HuntPlan FromArgs(ParsedArgs a, CliContext ctx)
+    {
+        var cmd = a.Command;
+        var (scenarios, scripts) = ResolveScenarios(a.Get("scenario")!, cmd);
+        var fixes = CliMain.ParseFixes(a, cmd);
+        var strategy = a.Get("strategy") ?? "pct"; // the fastest to every known defect (docs/bench)
+        var sinfo = Strategies.Find(strategy)
+            ?? throw new UsageException($"{cmd}: unknown strategy '{strategy}' (strategies: {string.Join(", ", Strategies.All.Select(s => s.Name))})");
+        uint? bound = (uint?)a.GetLong("bound", 1, CliOptions.MaxBound);
+        if (bound != null && !sinfo.TakesBound) throw new UsageException($"{cmd}: strategy '{strategy}' takes no --bound");
+        long? iterations = a.GetLong("iterations", 1, long.MaxValue / 2);
+        double? time = a.GetSeconds("time");
+        if (iterations is null && time is null) iterations = DefaultIterations;
+        uint seed = (uint)(a.GetLong("seed", 0, uint.MaxValue) ?? 0);
+        uint maxSteps = (uint)(a.GetLong("max-steps", 10, 10_000_000) ?? DefaultMaxSteps);
+        bool explicitJobs = a.Has("jobs");
+        bool dfs = strategy == "dfs";
+        int jobs = (int)(a.GetLong("jobs", 1, 1024) ?? (dfs ? 1 : Environment.ProcessorCount));
+        if (dfs && jobs > 1) throw new UsageException($"{cmd}: strategy 'dfs' ignores seeds, so {jobs} workers would walk the same tree: use --jobs 1");
+        (int i, int n)? shard = null;
+        if (a.Get("shard") is { } sh)
+        {
+            shard = ShardSpec.Parse(sh, ctx.Env, cmd);
+            if (!explicitJobs) throw new UsageException($"{cmd}: --shard needs an explicit --jobs N (every shard must split the hunt into the same units)");
+        }
+        var plan = new HuntPlan
+        {
+            Scenarios = scenarios,
+            Scripts = scripts,
+            Fixes = fixes,
+            Strategy = strategy,
+            Bound = bound,
+            Iterations = iterations,
+            Time = time,
+            Seed = seed,
+            MaxSteps = maxSteps,
+            FaultInjection = a.Has("fault-injection"),
+            Jobs = jobs,
+            Shard = shard,
+            TracesDir = a.Get("traces"),
+            JsonOut = a.Get("json"),
+            JUnitOut = a.Get("junit"),
+        };
+        foreach (var s in scripts) s.CheckSetup(fixes);
+        plan.CheckDestinations();
+        return plan;
+    }
+
+    /// <summary>Every output is checked before exploring: a hunt never ends in "cannot write".</summary>
+    public void CheckDestinations()
+    {
+        if (JsonOut != null) Destinations.CheckFile(JsonOut, "--json");
+        if (JUnitOut != null) Destinations.CheckFile(JUnitOut, "--junit");
+        if (JsonOut != null && JUnitOut != null && Path.GetFullPath(JsonOut) == Path.GetFullPath(JUnitOut))
+            throw new UsageException($"--json and --junit name the same file {JsonOut}");
+        if (TracesDir != null) Destinations.CheckDirectory(TracesDir, "--traces");
+    }
+
+    /// <summary>"sha256:" and the hex SHA-256 of a script's text.</summary>
+    public static string ScriptHash(string text) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    public const int MaxWorkloadThreads = 8, MaxWorkloadOps = 64;
+
+    /// <summary>NAME, all, workload[:threads=N,ops=M], or FILE.isim.</summary>
+    public static (List<Scenario> all, List<ScriptScenario> scripts) ResolveScenarios(string arg, string cmd)
+    {
+        if (arg == "all") return (ScenarioCatalog.All.ToList(), new List<ScriptScenario>());
+        if (arg.EndsWith(".isim", StringComparison.Ordinal) || arg.Contains('/') || File.Exists(arg) || Directory.Exists(arg))
+        {
+            var text = InputFiles.ReadText(arg, "script", InputFiles.MaxScriptBytes);
+            ScriptScenario sc;
+            try { sc = ScriptScenario.Parse(text, arg); }
+            catch (ScriptException e) { throw new UsageException(e.Message); }
+            if (sc.Script.Threads.Count == 0) throw new UsageException($"{arg}: the script has no thread section; nothing to explore");
+            return (new List<Scenario> { sc }, new List<ScriptScenario> { sc });
+        }
+        if (arg.StartsWith("workload", StringComparison.Ordinal))
+        {
+            CheckWorkloadShape(arg, cmd);
+            var w = GeneratedWorkload.Parse(arg)
+                ?? throw new UsageException($"{cmd}: bad workload '{arg}' (expected workload or workload:threads=N,ops=M with positive numbers)");
+            return (new List<Scenario> { w }, new List<ScriptScenario>());
+        }
+        var s = ScenarioCatalog.Find(arg)
+            ?? throw new UsageException($"{cmd}: unknown scenario '{arg}' (scenarios: {string.Join(", ", ScenarioCatalog.All.Select(x => x.Name))}, all, or FILE.isim)");
+        return (new List<Scenario> { s }, new List<ScriptScenario>());
+    }
+
+    /// <summary>The workload's shape is refused above its maximum rather than clamped.</summary>
+    private static void CheckWorkloadShape(string arg, string cmd)
+    {
+        if (arg == "workload") return;
+        var m = Regex.Match(arg, "^workload:(.*)$", RegexOptions.CultureInvariant);
+        if (!m.Success) throw new UsageException($"{cmd}: bad workload '{arg}' (expected workload or workload:threads=N,ops=M)");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var kv in m.Groups[1].Value.Split(','))
+        {
+            var parts = kv.Split('=');
+            if (parts.Length != 2 || parts[0] is not ("threads" or "ops") || ParsedArgs.ParseCanonical(parts[1]) is not long v)
+                throw new UsageException($"{cmd}: bad workload '{arg}' (expected workload:threads=N,ops=M with plain decimal numbers)");
+            if (!seen.Add(parts[0])) throw new UsageException($"{cmd}: bad workload '{arg}' ({parts[0]} given twice)");
+            long max = parts[0] == "threads" ? MaxWorkloadThreads : MaxWorkloadOps;
+            if (v < 1 || v > max) throw new UsageException($"{cmd}: bad workload '{arg}' ({parts[0]} must be from 1 to {max})");
+        }
+    }
+}
