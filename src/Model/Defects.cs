@@ -77,8 +77,8 @@ public static class Defects
                 new("read-vs-queue-limit", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 1, Preemptions: 0, VerifySchedules: 1),
                 new("event-vs-rm", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 2, Faults: true, Preemptions: 0, VerifySchedules: 2),
                 // the held ev_mutex shows to lockdep first as ev_mutex -> inode->inotify_mutex (the next event of the same thread)
-                new("workload:threads=1,ops=4", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 30, Preemptions: 0, VerifySchedules: 679),
-                new("workload:threads=2,ops=3", R(BugClass.LockOrderInversion, "inotify_dev_queue_event", "inotify_inode_queue_event"), 1000, 44),
+                new("workload:threads=1,ops=4", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 1),
+                new("workload:threads=2,ops=3", R(BugClass.LockOrderInversion, "inotify_dev_queue_event", "inotify_inode_queue_event"), 1000, 32),
                 new("workload", R(BugClass.LockHeldAtReturn, "inotify_dev_queue_event"), 1000, 1),
             }),
         new(Fix.DestroyRecheck, "destroy-recheck",

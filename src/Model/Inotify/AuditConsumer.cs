@@ -51,7 +51,13 @@ public sealed class AuditModule : IInotifyConsumer
     public readonly List<string> Log = new();
     public bool ViolateContract { get; set; }
 
-    private bool Has(Fix f) => (_core.Fixes & f) != 0;
+    /// <summary>Is fix <paramref name="f"/> on? A true answer is its code path running (coverage: Kernel.FixPath).</summary>
+    private bool Has(Fix f)
+    {
+        if ((_core.Fixes & f) == 0) return false;
+        K.FixPath((int)f);
+        return true;
+    }
 
     public AuditModule(Inotify core)
     {

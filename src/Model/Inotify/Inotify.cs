@@ -69,7 +69,13 @@ public sealed class Inotify
         vfs.Inotify = this;
     }
 
-    private bool Has(Fix f) => (Fixes & f) != 0;
+    /// <summary>Is fix <paramref name="f"/> on? A true answer is its code path running (coverage: Kernel.FixPath).</summary>
+    private bool Has(Fix f)
+    {
+        if ((Fixes & f) == 0) return false;
+        K.FixPath((int)f);
+        return true;
+    }
 
     private static void get_inotify_handle(InotifyHandle ih) => ih.count.atomic_inc();
 

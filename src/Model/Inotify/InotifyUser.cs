@@ -221,7 +221,13 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     }
 
     public override string Name => "inotify_fops";
-    private bool Has(Fix f) => (Fixes & f) != 0;
+    /// <summary>Is fix <paramref name="f"/> on? A true answer is its code path running (coverage: Kernel.FixPath).</summary>
+    private bool Has(Fix f)
+    {
+        if ((Fixes & f) == 0) return false;
+        K.FixPath((int)f);
+        return true;
+    }
 
     private static void get_inotify_dev(InotifyDevice dev) => dev.count.atomic_inc();
 

@@ -166,7 +166,7 @@ public class ListIdrWaitBranchTests
             l => { l.A.Ids.idr_pre_get(Gfp.GFP_KERNEL); l.A.Ids.idr_get_new_above("x", 1, out var id); l.A.Ids.idr_remove(id); Assert.Equal(0, l.A.Ids.Count); });
 
         // ------------------------------------------------ wait queues (sequential: a sleep nobody can end is a hang)
-        yield return new Branch("wait_queue/schedule-without-wake_up", BugClass.Deadlock, "INFO: task sleeper/2 blocked forever in sleep_fn",
+        yield return new Branch("wait_queue/schedule-without-wake_up", BugClass.HungTask, "INFO: task sleeper/2 blocked forever in sleep_fn",
             new[] { "sleep_fn" }, new[] { "sleeper" },
             k =>
             {
