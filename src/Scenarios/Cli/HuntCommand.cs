@@ -44,6 +44,7 @@ public static class HuntCommand
     /// <summary>Runs a validated plan: explores, prints each bug, the per-scenario table, writes the outputs.</summary>
     public static int Run(HuntPlan plan, CliContext ctx)
     {
+        if (plan.Iterations is null && plan.Time is null) plan = plan with { Iterations = HuntPlan.DefaultIterations }; // never unbounded
         var stdout = ctx.Out;
         int jobs = plan.Jobs;
         var scenarios = plan.Scenarios;

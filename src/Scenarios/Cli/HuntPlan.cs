@@ -104,7 +104,9 @@ public sealed record HuntPlan
     public static (List<Scenario> all, List<ScriptScenario> scripts) ResolveScenarios(string arg, string cmd)
     {
         if (arg == "all") return (ScenarioCatalog.All.ToList(), new List<ScriptScenario>());
-        if (arg.EndsWith(".isim", StringComparison.Ordinal) || arg.Contains('/') || File.Exists(arg) || Directory.Exists(arg))
+        // a catalogue name wins over a file of that name in the working directory; FILE.isim or a path is a script
+        bool catalogue = ScenarioCatalog.Find(arg) != null || arg.StartsWith("workload", StringComparison.Ordinal);
+        if (arg.EndsWith(".isim", StringComparison.Ordinal) || arg.Contains('/') || (!catalogue && (File.Exists(arg) || Directory.Exists(arg))))
         {
             var text = InputFiles.ReadText(arg, "script", InputFiles.MaxScriptBytes);
             ScriptScenario sc;

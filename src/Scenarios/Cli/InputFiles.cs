@@ -45,6 +45,13 @@ public static class InputFiles
         }
     }
 
+    /// <summary>A path the file system APIs accept (no NUL byte); <paramref name="prefix"/> names the option.</summary>
+    public static void CheckName(string path, string prefix)
+    {
+        if (path.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            throw new UsageException($"{prefix}{path}: not a valid file name (it contains a character such as NUL that no file name can hold)");
+    }
+
     /// <summary>
     /// The checks of <see cref="ReadText"/> without reading: for a reader the tool does not own
     /// yet (the trace loader), called before it.
@@ -52,6 +59,7 @@ public static class InputFiles
     public static void Check(string path, string what, long maxBytes)
     {
         if (string.IsNullOrEmpty(path)) throw new UsageException($"empty file name for a {what}");
+        CheckName(path, "");
         if (Directory.Exists(path)) throw new UsageException($"{path}: is a directory, not a {what}");
         if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
         var kind = FileKind(path);
@@ -105,6 +113,7 @@ public static class Destinations
     /// <summary>A file to be written: not a directory, its directory exists and is writable.</summary>
     public static void CheckFile(string path, string option)
     {
+        InputFiles.CheckName(path, option + " ");
         if (Directory.Exists(path)) throw new UsageException($"{option} {path}: is a directory (expected a file name)");
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full);
@@ -128,6 +137,7 @@ public static class Destinations
     /// <summary>A directory to write files into: created when missing (its parent must exist), writable.</summary>
     public static void CheckDirectory(string path, string option)
     {
+        InputFiles.CheckName(path, option + " ");
         if (File.Exists(path)) throw new UsageException($"{option} {path}: is a file (expected a directory)");
         if (!Directory.Exists(path))
         {

@@ -352,6 +352,24 @@ public sealed class CliContractTests : IDisposable
     }
 
     [Fact]
+    public void A_file_named_like_a_catalogue_scenario_does_not_replace_it()
+    {
+        // the working directory is the test's bin directory; the file exists only for this test
+        var stray = Path.Combine(Directory.GetCurrentDirectory(), "add-vs-add");
+        File.WriteAllText(stray, "{ not a script }");
+        try
+        {
+            var r = Cli("hunt", "--scenario", "add-vs-add", "--iterations", "1", "--jobs", "1");
+            Assert.True(r.Code == 0, r.ToString());
+            OneLineError(Cli("hunt", "--scenario", "./add-vs-add"), "add-vs-add:1:");
+        }
+        finally
+        {
+            File.Delete(stray);
+        }
+    }
+
+    [Fact]
     public void Destinations_are_checked_before_exploring()
     {
         var file = Write("file.txt", "x");
@@ -368,6 +386,8 @@ public sealed class CliContractTests : IDisposable
         OneLineError(Cli("shrink", RepoFile("traces/rm-wd-recheck.json"), "--out", _dir), "--out");
         OneLineError(Cli("replay", RepoFile("traces/rm-wd-recheck.json"), "--html", _dir), "--html");
         OneLineError(Cli("merge", "x.json", "--json", _dir), "--json");
+        OneLineError(Cli("hunt", "--scenario", "rm-vs-death", "--json", "a\0b"), "--json a\\0b: not a valid file name");
+        OneLineError(Cli("run", "a\0b.isim"), "not a valid file name");
     }
 
     [Fact]

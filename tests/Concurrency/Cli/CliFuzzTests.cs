@@ -52,8 +52,12 @@ public sealed class CliFuzzTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void Mutated_scripts_and_odd_command_lines_never_crash()
     {
+        var cwd = Directory.GetFileSystemEntries(Directory.GetCurrentDirectory()).Order(StringComparer.Ordinal).ToList();
         Directory.CreateDirectory(_dir);
-        var rnd = new Random(Seed);
+        // INOTIFY_SIM_FUZZ_SEED explores other inputs by hand; CI always uses Seed
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("INOTIFY_SIM_FUZZ_SEED"), out var s) ? s : Seed;
+        log.WriteLine($"seed {seed}");
+        var rnd = new Random(seed);
         var examples = Directory.GetFiles(Path.GetDirectoryName(CliContractTests.RepoFile("examples/basic-events.isim"))!, "*.isim")
             .OrderBy(p => p, StringComparer.Ordinal).Select(File.ReadAllText).ToList();
         Assert.True(examples.Count >= 4);
@@ -102,6 +106,8 @@ public sealed class CliFuzzTests(ITestOutputHelper log) : IDisposable
         }
         log.WriteLine($"exit codes: 0: {counts[0]}, 1: {counts[1]}, 2: {counts[2]}, other: {counts[3]}");
         Assert.True(failures == 0, $"{failures} case(s) failed; the first are in the test output");
+        // the fuzz wrote nothing outside its scratch directory
+        Assert.Equal(cwd, Directory.GetFileSystemEntries(Directory.GetCurrentDirectory()).Order(StringComparer.Ordinal).ToList());
         // the fuzz reaches every outcome (a fuzz that only produces usage errors tests little)
         Assert.True(counts[0] > 0 && counts[1] > 0 && counts[2] > 0, string.Join(",", counts));
     }
@@ -234,8 +240,10 @@ public sealed class CliFuzzTests(ITestOutputHelper log) : IDisposable
             var o = Options[rnd.Next(Options.Length)];
             if (o is "--out" or "--html" or "--json" or "--junit" or "--traces" or "--dir")
             {
+                // outputs only ever land in the scratch directory (never the working directory, never "/")
+                var bad = new[] { "", "/dev/null", "no/such/dir/x.json", "a\0b", _dir, Path.Combine(_dir, "m0.isim"), Path.Combine(_dir, "m0.isim", "x") };
                 args.Add(o);
-                args.Add(rnd.Next(2) == 0 ? Path.Combine(_dir, $"out{k}") : Values[rnd.Next(Values.Length)]);
+                args.Add(rnd.Next(2) == 0 ? Path.Combine(_dir, $"out{k}") : bad[rnd.Next(bad.Length)]);
                 continue;
             }
             args.Add(o);
