@@ -48,6 +48,8 @@ public static class Costs
                 Add(Runner.Scenario(sc, Fix.All, n, Seed));
                 Add(Runner.Empty(n / 3, Seed)); // re-measure the denominator between scenarios
             }
+            // paired: what Coyote's execution-trace analysis (on by default in 1.7.11) would cost
+            Add(Runner.Scenario(ScenarioCatalog.Find("rm-vs-death")!, Fix.All, n, Seed, traceAnalysis: true));
             log($"  round {r + 1}/{opt.CostRounds} done");
         }
         const string E = "empty Coyote test";
@@ -70,6 +72,8 @@ public static class Costs
             Site = new[] { 2, 4, 8 }.Select(d => { var (ns, b) = Profile.SiteCost(d); return (d, ns, b); }).ToArray(),
         };
         log($"  empty {res.Empty.MicrosPerIter:F0} us/it, mutex micro-test {res.Mutex.Ratio:F1}x, scenarios mean {res.MeanScenarioRatio:F1}x");
+        var ta = Row("rm-vs-death (Coyote trace analysis on)");
+        log($"  rm-vs-death with Coyote's trace analysis on: {ta.MicrosPerIter:F0} us/it ({ta.Ratio:F1}x; off: {res.Scenarios.First(r => r.Name == "rm-vs-death").Ratio:F1}x)");
         foreach (var row in res.Scenarios)
             log($"  {row.Name,-22} {row.MicrosPerIter,8:F0} us/it {row.Ratio,6:F1}x  steps {row.CoyoteSteps,6:F0}  points {row.ModelPoints,6:F0}  cpu {100 * row.CpuShare,4:F0}%" + (row.Bug != null ? "  BUG: " + row.Bug.Split('\n')[0] : ""));
         foreach (var sc in ScenarioCatalog.All) res.Model.Add(Profile.Measure(sc, opt.ModelIterations));

@@ -40,15 +40,8 @@ public static class Runner
         return Expression.Lambda<Action<HuntOptions, object>>(Expression.Call(mi, o, Expression.Convert(s, s_stateType)), o, s).Compile();
     }
 
-    public static Configuration BaseConfig(uint iterations, uint seed) =>
-        Configuration.Create()
-            .WithTestingIterations(iterations)
-            .WithRandomGeneratorSeed(seed)
-            .WithMaxSchedulingSteps(5000)
-            .WithTelemetryEnabled(false)
-            .WithVerbosityEnabled(VerbosityLevel.None)
-            .WithConsoleLoggingEnabled(false)
-            .WithRandomStrategy();
+    /// <summary>The harness's one Coyote configuration (Explorer.MakeConfiguration): the empty test and the scenarios run alike.</summary>
+    public static Configuration BaseConfig(uint iterations, uint seed) => Explorer.MakeConfiguration((int)iterations);
 
     private static CostSample RunEngine(string name, Configuration c, Action body, Func<long>? modelPoints = null, Action? endIteration = null)
     {
@@ -103,11 +96,12 @@ public static class Runner
     }
 
     /// <summary>A scenario's iterations on a fix set, through Explorer's iteration body (random strategy).</summary>
-    public static CostSample Scenario(InotifySim.Scenarios.Scenario sc, Fix fixes, uint iterations, uint seed)
+    public static CostSample Scenario(InotifySim.Scenarios.Scenario sc, Fix fixes, uint iterations, uint seed, bool traceAnalysis = false)
     {
         var o = new HuntOptions { Scenario = sc, Fixes = fixes, Iterations = (int)iterations, Seed = seed };
         var st = Activator.CreateInstance(s_stateType, nonPublic: true)!;
-        return RunEngine(sc.Name, Explorer.MakeConfiguration(o.Iterations), () => s_iteration(o, st),
+        var config = Explorer.MakeConfiguration(o.Iterations).WithTraceAnalysisEnabled(traceAnalysis);
+        return RunEngine(sc.Name + (traceAnalysis ? " (Coyote trace analysis on)" : ""), config, () => s_iteration(o, st),
             () => (s_machineField.GetValue(st) as Machine)?.K.Steps ?? 0);
     }
 }

@@ -268,14 +268,14 @@ public static class Defects
     public static string FindingsTable()
     {
         var sb = new StringBuilder();
-        sb.Append("| # | fix name | origin | class found | kernel functions | scenario | iterations to first bug (pct, seed 1) |\n");
-        sb.Append("|---|---|---|---|---|---|---|\n");
+        sb.Append("| # | fix name | origin | class found | kernel functions | scenario | iterations to first bug (pct, seed 1) | fewest preemptions (verify: schedules to the bug) |\n");
+        sb.Append("|---|---|---|---|---|---|---|---|\n");
         foreach (var d in All.OrderBy(d => d.Finding))
         {
-            string cls, fns, scen, its;
+            string cls, fns, scen, its, ver;
             if (d.UserVisibleOnly != null)
             {
-                (cls, fns, scen, its) = ("user-visible only (no detector)", "—", "sequential + property tests", "—");
+                (cls, fns, scen, its, ver) = ("user-visible only (no detector)", "—", "sequential + property tests", "—", "—");
             }
             else
             {
@@ -286,8 +286,9 @@ public static class Defects
                 fns = Column(measured.Select(s => s.Report.FunctionList));
                 scen = string.Join(" / ", measured.Select(s => s.Label));
                 its = string.Join(" / ", measured.Select(s => s.Measured.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                ver = string.Join(" / ", measured.Select(s => s.Preemptions < 0 ? "— (tree too large)" : $"{s.Preemptions} ({s.VerifySchedules})"));
             }
-            sb.Append($"| {d.Finding} | `{d.Name}` | {d.Origin} | {cls} | {fns} | {scen} | {its} |\n");
+            sb.Append($"| {d.Finding} | `{d.Name}` | {d.Origin} | {cls} | {fns} | {scen} | {its} | {ver} |\n");
         }
         return sb.ToString();
     }

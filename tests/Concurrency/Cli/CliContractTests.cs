@@ -333,14 +333,14 @@ public sealed class CliContractTests : IDisposable
     public void Numbers_and_values_must_be_canonical_and_in_range()
     {
         OneLineError(Cli("hunt", "--scenario", "rm-vs-death", "--strategy", "pct", "--bound", "1000000"), "bad number '1000000' for --bound (expected an integer from 1 to 100)");
-        Assert.Equal(0, Cli("hunt", "--scenario", "add-vs-add", "--strategy", "delay-bounding", "--bound", "100", "--iterations", "1", "--jobs", "1").Code);
+        Assert.Equal(0, Cli("hunt", "--scenario", "add-vs-add", "--strategy", "probabilistic", "--bound", "100", "--iterations", "1", "--jobs", "1").Code);
         foreach (var s in new[] { "+1/2", "01/2", "1/02", " 1/2", "1/2 ", "1/-2", "0/2", "1/2/3", "1", "a/b" })
             OneLineError(Cli("hunt", "--scenario", "rm-vs-death", "--jobs", "2", "--shard", s), "bad --shard");
         foreach (var n in new[] { "+3", "03", "3.0", "0x3", " 3" })
             OneLineError(Cli("hunt", "--scenario", "rm-vs-death", "--seed", n), $"bad number");
         OneLineError(Cli("hunt", "--scenario", "rm-vs-death", "--variant", "rfc", "--with", "coalesce-empty", "--without", "coalesce-empty"),
             "fix 'coalesce-empty' is given in both --with and --without");
-        OneLineError(Cli("hunt", "--scenario", "rm-vs-death", "--strategy", "dfs", "--jobs", "2"), "use --jobs 1");
+        OneLineError(Cli("hunt", "--scenario", "rm-vs-death", "--strategy", "dfs", "--jobs", "2"), "unknown strategy 'dfs'"); // bounded-exhaustive exploration is `verify`
         OneLineError(Cli("hunt", "--scenario", "workload:threads=9"), "threads must be from 1 to 8");
         OneLineError(Cli("hunt", "--scenario", "workload:threads=2,ops=65"), "ops must be from 1 to 64");
         OneLineError(Cli("hunt", "--scenario", "workload:threads=2,threads=3"), "threads given twice");
