@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using InotifySim.Model;
+using InotifySim.Model.Kernel;
 using InotifySim.Scenarios.Exploration;
 
 namespace InotifySim.Scenarios.Cli;
@@ -19,7 +20,7 @@ public static class VerifyCommand
         new OptionSpec("max-schedules", "N", "the most schedules one part may run; running out makes the verdict \"not exhausted\" (exit 4)"),
         CliOptions.Time, CliOptions.FaultInjection,
         new OptionSpec("max-steps", "N", "branching decisions per schedule before it is cut (a cut makes the verdict \"not exhausted\"); default 5000"),
-        CliOptions.Json,
+        CliOptions.Json, CliOptions.JUnit,
         new OptionSpec("coverage", "FILE", "write what was explored: schedules, points and preemptions by function, lock-class pairs, fix paths"));
 
     public static readonly (int, string)[] ExitCodes =
@@ -57,13 +58,15 @@ public static class VerifyCommand
         string? coverage = a.Get("coverage");
         if (json != null) Destinations.CheckFile(json, "--json");
         if (coverage != null) Destinations.CheckFile(coverage, "--coverage");
+        string? junit = a.Get("junit");
+        if (junit != null) Destinations.CheckFile(junit, "--junit");
         foreach (var s in scripts) s.CheckSetup(fixes);
         var plan = new VerifyPlan
         {
             Scenarios = scenarios, Fixes = fixes, Preemptions = k, Jobs = jobs, Shard = shard, MaxSchedules = max,
             TimeSeconds = time, MaxSteps = maxSteps, FaultInjection = a.Has("fault-injection"), CollectCoverage = coverage != null,
         };
-        stdout.WriteLine($"verify: {scenarios.Count} scenario(s), {Variants.Describe(fixes)}, every schedule with at most {k} preemption{(k == 1 ? "" : "s")}, {jobs} part(s)/job(s)" +
+        stdout.WriteLine($"verify: {scenarios.Count} scenario(s), {FixLabel.Of(fixes)}, every schedule with at most {k} preemption{(k == 1 ? "" : "s")}, {jobs} part(s)/job(s)" +
                          (shard is { } s2 ? $", shard {s2.Item1}/{s2.Item2}" : "") + (max > 0 ? $", at most {max} schedules per part" : "") + (time is double t ? $", time budget {t:0.#} s" : ""));
         var results = Verifier.Run(plan, line => stderr.WriteLine(line));
         foreach (var r in results) stdout.Write(Verifier.Render(r));
@@ -74,6 +77,23 @@ public static class VerifyCommand
             Verifier.ExitBug => $"verify: {results.Count(r => r.Bug != null)} scenario(s) with a bug",
             _ => $"verify: NOT VERIFIED: {results.Count(r => !r.Exhausted)} scenario(s) not exhausted (no bug found, but no proof either)",
         });
+        if (GitHubAnnotations.Enabled(c.Env))
+        {
+            foreach (var r in results.Where(r => r.Bug != null))
+                stdout.WriteLine(GitHubAnnotations.Error($"inotify-sim verify: {r.Scenario.Name}", Verifier.Render(r).TrimEnd()));
+        }
+        if (junit != null)
+        {
+            var cases = results.Select(r => new JUnitCase(
+                "inotify-sim.verify." + FixLabel.Of(fixes), r.Scenario.Name, r.Seconds,
+                r.Bug is null ? Array.Empty<JUnitFailure>() : new[]
+                {
+                    new JUnitFailure(r.Bug.Report?.Class.Name() ?? "harness", r.Bug.Report?.Title ?? r.Bug.OtherBug?.Split('\n')[0] ?? "",
+                        $"functions: {string.Join(", ", r.Bug.Report?.Functions ?? Array.Empty<string>())}\nfound by verify at schedule {r.Bug.BugIteration} with {r.Bug.Preemptions} preemption(s)\n{r.Bug.Report?.Text}"),
+                },
+                r.Bug is null && !r.Exhausted ? r.Verdict : null)).ToList();
+            JUnitWriter.Write(junit, "inotify-sim verify", cases, results.Sum(r => r.Seconds));
+        }
         var total = new Coverage();
         if (coverage != null)
         {
@@ -85,7 +105,7 @@ public static class VerifyCommand
             var o = new JsonObject
             {
                 ["command"] = "verify",
-                ["variant"] = Variants.Describe(fixes),
+                ["variant"] = FixLabel.Of(fixes),
                 ["preemptions"] = k,
                 ["jobs"] = jobs,
                 ["shard"] = shard is { } s3 ? $"{s3.Item1}/{s3.Item2}" : null,

@@ -172,10 +172,10 @@ public sealed class TraceFile
     /// <summary>Loads and validates a trace file; throws <see cref="TraceFormatException"/> naming the problem.</summary>
     public static TraceFile Load(string path)
     {
-        if (!File.Exists(path)) throw new TraceFormatException($"{path}: no such file");
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new TraceFormatException($"{path}: no such file");
         string text;
-        try { text = File.ReadAllText(path); }
-        catch (IOException e) { throw new TraceFormatException($"{path}: cannot read: {e.Message}"); }
+        try { text = Cli.InputFiles.ReadText(path, "trace", Cli.InputFiles.MaxTraceBytes); }
+        catch (Cli.UsageException e) { throw new TraceFormatException(e.Message); }
         return Parse(text, path);
     }
 
