@@ -44,9 +44,9 @@ public static class CliMain
             CliOptions.Of(CliOptions.FixSet), RunScript,
             new[] { (ExitClean, "clean"), (ExitBug, "a detector fired or an expect failed"), (ExitUsage, "usage or input error (a bad script)"), (ExitInternal, "internal error") },
             MinPositionals: 1, MaxPositionals: 1),
-        new("replay", "inotify-sim replay TRACE [--html OUT.html] [--variant rfc|fixed] [--with F,...] [--without F,...]",
+        new("replay", "inotify-sim replay TRACE [--html OUT.html] [--variant rfc|fixed] [--with F,...] [--without F,...] [--junit FILE]",
             "re-run a trace file's schedule strictly and explain the bug (against another fix set with --variant/--with/--without)",
-            CliOptions.Of(new OptionSpec("html", "OUT.html", "write the explanation as an HTML timeline"), CliOptions.FixSet), Replay,
+            CliOptions.Of(new OptionSpec("html", "OUT.html", "write the explanation as an HTML timeline"), CliOptions.FixSet, CliOptions.JUnit), Replay,
             new[] { (TraceCommands.Bug, "the schedule raised a bug (the recorded one, or another: the message says which)"), (TraceCommands.Clean, "the schedule ran to its end clean (e.g. the fix killed the bug)"), (TraceCommands.BadInput, "usage or input error"), (ExitInternal, "internal error"), (TraceCommands.Diverged, "the run left the recorded schedule (the step is named)") },
             MinPositionals: 1, MaxPositionals: 1),
         new("shrink", "inotify-sim shrink TRACE --out FILE",
@@ -175,7 +175,9 @@ public static class CliMain
         InputFiles.Check(a.Positionals[0], "trace", InputFiles.MaxTraceBytes);
         if (html != null) Destinations.CheckFile(html, "--html");
         bool otherFixes = a.Has("variant") || a.Has("with") || a.Has("without");
-        return TraceCommands.Replay(a.Positionals[0], html != null, html, c.Out, c.Err, otherFixes ? ParseFixes(a, "replay") : null);
+        var junit = a.Get("junit");
+        if (junit != null) Destinations.CheckFile(junit, "--junit");
+        return TraceCommands.Replay(a.Positionals[0], html != null, html, c.Out, c.Err, otherFixes ? ParseFixes(a, "replay") : null, junit);
     }
 
     private static int Shrink(ParsedArgs a, CliContext c)

@@ -1,3 +1,4 @@
+using InotifySim.Model.Kernel;
 namespace InotifySim.Scenarios.Traces;
 
 /// <summary>
@@ -13,7 +14,7 @@ public static class TraceCommands
     public const int Clean = 0, Ok = 0, Bug = 1, Mismatch = 1, BadInput = 2, Diverged = 5;
 
     /// <summary>Loads and replays a trace, prints the explanation; writes the HTML timeline when asked.</summary>
-    public static int Replay(string path, bool html, string? htmlOut, TextWriter stdout, TextWriter stderr, InotifySim.Model.Fix? fixes = null)
+    public static int Replay(string path, bool html, string? htmlOut, TextWriter stdout, TextWriter stderr, InotifySim.Model.Fix? fixes = null, string? junit = null)
     {
         TraceFile t;
         ReplayOutcome r;
@@ -51,12 +52,28 @@ public static class TraceCommands
             }
         }
         else if (html || htmlOut != null) stderr.WriteLine("no timeline written: the replay raised no model report");
-        return r.Status switch
+        int code = r.Status switch
         {
             ReplayStatus.Diverged => Diverged,
             ReplayStatus.NoBug => Clean,
             _ => Bug,
         };
+        if (junit != null)
+        {
+            var failures = new List<Cli.JUnitFailure>();
+            var rep = r.Result?.Report;
+            if (code == Bug)
+                failures.Add(new Cli.JUnitFailure(rep?.Class.Name() ?? "harness", rep?.Title ?? r.Message,
+                    $"functions: {string.Join(", ", rep?.Functions ?? Array.Empty<string>())}\ntrace: {path}\nreplay: inotify-sim replay {path}\n{r.Message}"));
+            else if (code == Diverged)
+                failures.Add(new Cli.JUnitFailure("diverged", "the run left the recorded schedule", r.Message));
+            try { Cli.JUnitWriter.Write(junit, "inotify-sim replay", new[] { new Cli.JUnitCase("inotify-sim.replay", Path.GetFileName(path), r.Result?.Elapsed.TotalSeconds ?? 0, failures) }, r.Result?.Elapsed.TotalSeconds ?? 0); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"error: cannot write {junit}: {e.Message}");
+            }
+        }
+        return code;
     }
 
     /// <summary>
