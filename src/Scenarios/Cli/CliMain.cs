@@ -132,7 +132,14 @@ public static class CliMain
             ctx.Out.Write(CommandLineHelp.Help(spec));
             return ExitClean;
         }
-        return spec.Handler(ParsedArgs.Parse(spec, rest), ctx);
+        var parsed = ParsedArgs.Parse(spec, rest);
+        // commands that run schedules need the Coyote-rewritten assemblies (as the tests and the bench check)
+        if (spec.Name is "hunt" or "verify" or "replay" or "shrink" or "record-traces" && Explorer.RewriteProblem() is { } problem)
+        {
+            Fail(ctx.Err, "internal error: " + problem, ExitInternal);
+            return ExitInternal;
+        }
+        return spec.Handler(parsed, ctx);
     }
 
     private static int HelpCommand(ParsedArgs a, CliContext c)
