@@ -119,7 +119,21 @@ public static class TraceReplayer
         }
         var log = r.LastMachine?.K.TraceLog ?? (IReadOnlyList<TraceStep>)Array.Empty<TraceStep>();
         if (Environment.GetEnvironmentVariable("INOTIFY_SIM_COYOTE_LOG") == "1") Console.Error.Write(engineLog);
+        if (r.BugFound && r.Report is null && r.ThreadNames.Count == 0 && t.Threads.Count > 0)
+            throw new TraceFormatException($"{name}: the scenario's setup fails before its threads start: {SetupError(r.OtherBug ?? "")}");
         return Judge(t, r, log);
+    }
+
+    /// <summary>The exception message of a harness failure, without Coyote's framing and stack.</summary>
+    private static string SetupError(string other)
+    {
+        foreach (var raw in other.Split('\n'))
+        {
+            var l = raw.Trim();
+            int i = l.IndexOf("Exception: ", StringComparison.Ordinal);
+            if (i >= 0) return l[(i + "Exception: ".Length)..];
+        }
+        return FirstLine(other);
     }
 
     private static string FirstLine(string s)

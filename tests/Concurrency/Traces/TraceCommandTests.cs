@@ -256,6 +256,24 @@ public class TraceCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_script_trace_whose_setup_fails_is_bad_input_in_replay_and_shrink()
+    {
+        var text = File.ReadAllText(Path.Combine(Approvals.RepoRoot, "examples", "rm-vs-unlink.isim"));
+        var o = new HuntOptions { Scenario = InotifySim.Scenarios.Scripts.ScriptScenario.Parse(text, "rm-vs-unlink.isim"), Fixes = InotifySim.Model.Fix.None, Iterations = 200 };
+        var r = Explorer.Run(o);
+        Assert.True(r.Report != null, r.Summary);
+        var t = TraceFile.FromHunt(o, r, text);
+        Assert.Contains("mkdir /d", t.Script);
+        t.Script = t.Script!.Replace("mkdir /d", "mkdir /nonexistent/d");
+        var path = Write("badsetup.json", t.ToJson());
+        AssertBadInput(Replay(path), "the scenario's setup fails before its threads start");
+        var e = new StringWriter();
+        Assert.Equal(2, TraceCommands.Shrink(path, Path.Combine(_dir, "o.json"), new StringWriter(), e));
+        Assert.DoesNotContain("   at ", e.ToString());
+        Assert.Single(e.ToString().TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
     public void A_different_recorded_bug_is_a_mismatch()
     {
         var r = Replay(Write("other.json", Edit(n => n["bug"]!["title"] = "BUG: something else")));
