@@ -203,3 +203,116 @@ public sealed class CloseVsUmountVsDeath : MatrixScenario
         s.Thread(q, () => s.M.Vfs.sys_unlink("/mnt/f"));
     }
 }
+
+public sealed class AddVsRead : MatrixScenario
+{
+    public override string Name => "add-vs-read";
+    public override string Description => "two threads of one process: inotify_add_watch adds a watch while the other reads queued events (nonblocking)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Add, MatrixOp.Read };
+    public override void Build(Sim s)
+    {
+        var (p, fd, _, _) = Watched(s);
+        s.Do(p, m => m.Vfs.sys_mkdir("/e"), "mkdir");
+        s.Do(p, m => m.Vfs.sys_chmod("/d/f", Mode.S_IRWXU), "chmod");
+        var p2 = s.M.NewThread(p, "reader");
+        s.Thread(p, () => s.M.inotify_add_watch(fd, "/e", IN_ALL_EVENTS));
+        s.Thread(p2, () => s.M.read_events(fd, 4096, out _));
+    }
+}
+
+public sealed class CloseVsClose : MatrixScenario
+{
+    public override string Name => "close-vs-close";
+    public override string Description => "two instances watching the same inodes are closed at once (two inotify_destroy on one inode->inotify_mutex)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Close, MatrixOp.Close };
+    public override void Build(Sim s)
+    {
+        var (p, fd, _, _) = Watched(s);
+        var q = s.M.NewProcess("watcher2", 0);
+        int fd2 = (int)s.Do(q, m => m.inotify_init_nonblock(), "inotify_init");
+        s.Do(q, m => m.inotify_add_watch(fd2, "/d/f", IN_ALL_EVENTS), "add_watch");
+        s.Do(q, m => m.inotify_add_watch(fd2, "/d", IN_ALL_EVENTS), "add_watch");
+        s.Thread(p, () => s.M.close(fd));
+        s.Thread(q, () => s.M.close(fd2));
+    }
+}
+
+public sealed class UmountVsUmount : MatrixScenario
+{
+    public override string Name => "umount-vs-umount";
+    public override string Description => "two watched filesystems of one instance are unmounted at once (two inotify_unmount_inodes on one handle)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Umount, MatrixOp.Umount };
+    public override void Build(Sim s)
+    {
+        var (admin, p, fd, _) = MountedWatch(s);
+        s.Do(admin, m => m.Vfs.sys_mkdir("/mnt2"), "mkdir");
+        s.Do(admin, m => m.Vfs.sys_mount("/mnt2"), "mount");
+        s.Touch(admin, "/mnt2/f");
+        s.Do(p, m => m.inotify_add_watch(fd, "/mnt2/f", IN_ALL_EVENTS), "add_watch");
+        var admin2 = s.M.NewThread(admin, "admin-t2");
+        s.Thread(admin, () => s.M.Vfs.sys_umount("/mnt"));
+        s.Thread(admin2, () => s.M.Vfs.sys_umount("/mnt2"));
+    }
+}
+
+public sealed class DeathVsDeath : MatrixScenario
+{
+    public override string Name => "death-vs-death";
+    public override string Description => "two watched files of one instance are unlinked at once (two inotify_inode_is_dead on one handle)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.InodeDeath | MatrixOp.RenameUnlink | MatrixOp.Event, MatrixOp.InodeDeath | MatrixOp.RenameUnlink | MatrixOp.Event };
+    public override void Build(Sim s)
+    {
+        var (p, fd, _, _) = Watched(s);
+        s.Touch(p, "/d/g");
+        s.Do(p, m => m.inotify_add_watch(fd, "/d/g", IN_ALL_EVENTS), "add_watch");
+        var q = s.M.NewProcess("unlinker", 0);
+        var r = s.M.NewProcess("unlinker2", 0);
+        s.Thread(q, () => s.M.Vfs.sys_unlink("/d/f"));
+        s.Thread(r, () => s.M.Vfs.sys_unlink("/d/g"));
+    }
+}
+
+public sealed class DeathVsRename : MatrixScenario
+{
+    public override string Name => "death-vs-rename";
+    public override string Description => "the watched file is unlinked while its watched parent is renamed (inotify_inode_is_dead vs d_move / IN_MOVE_SELF)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.InodeDeath | MatrixOp.RenameUnlink | MatrixOp.Event, MatrixOp.RenameUnlink | MatrixOp.Event };
+    public override void Build(Sim s)
+    {
+        Watched(s);
+        var q = s.M.NewProcess("unlinker", 0);
+        var r = s.M.NewProcess("renamer", 0);
+        s.Thread(q, () => s.M.Vfs.sys_unlink("/d/f"));
+        s.Thread(r, () => s.M.Vfs.sys_rename("/d", "/e"));
+    }
+}
+
+public sealed class DeathVsEvent : MatrixScenario
+{
+    public override string Name => "death-vs-event";
+    public override string Description => "the watched file is unlinked while another process changes it (inotify_inode_is_dead vs inotify_inode_queue_event on one inode)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.InodeDeath | MatrixOp.RenameUnlink | MatrixOp.Event, MatrixOp.Event };
+    public override void Build(Sim s)
+    {
+        Watched(s);
+        var q = s.M.NewProcess("unlinker", 0);
+        var r = s.M.NewProcess("writer", 0);
+        s.Thread(q, () => s.M.Vfs.sys_unlink("/d/f"));
+        s.Thread(r, () => s.M.Vfs.sys_chmod("/d/f", Mode.S_IRWXU));
+    }
+}
+
+public sealed class RenameVsRename : MatrixScenario
+{
+    public override string Name => "rename-vs-rename";
+    public override string Description => "the watched file and its watched parent are renamed at once (IN_MOVED_FROM/TO cookies, IN_MOVE_SELF, d_move)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.RenameUnlink | MatrixOp.Event, MatrixOp.RenameUnlink | MatrixOp.Event };
+    public override void Build(Sim s)
+    {
+        Watched(s);
+        var q = s.M.NewProcess("renamer", 0);
+        var r = s.M.NewProcess("renamer2", 0);
+        s.Thread(q, () => s.M.Vfs.sys_rename("/d/f", "/d/g"));
+        s.Thread(r, () => s.M.Vfs.sys_rename("/d", "/e"));
+    }
+}

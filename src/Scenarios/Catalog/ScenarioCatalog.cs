@@ -11,6 +11,7 @@ public static class ScenarioCatalog
         new ReadVsRm(), new ReadVsDeath(), new ReadVsUmount(), new ReadVsOverflow(),
         new AddVsRm(), new AddVsDeath(), new AddVsClose(), new RmVsClose(), new CloseVsEvent(), new CloseVsRead(),
         new RenameVsRm(), new EventVsEvent(), new ReadVsRead(), new RmVsUmountVsDeath(), new CloseVsUmountVsDeath(),
+        new AddVsRead(), new CloseVsClose(), new UmountVsUmount(), new DeathVsDeath(), new DeathVsRename(), new DeathVsEvent(), new RenameVsRename(),
         new GeneratedWorkload(),
     };
 

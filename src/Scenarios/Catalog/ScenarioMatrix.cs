@@ -93,7 +93,8 @@ public static class ScenarioMatrix
         }
         var gaps = Gaps();
         int pairs = Ops.Count * (Ops.Count + 1) / 2;
-        sb.Append($"\n## Gaps\n\n{pairs + ThreeParty.Count - gaps.Count} of {pairs} pairs and {ThreeParty.Count} three-party races are covered.");
+        int threeGaps = ThreeParty.Count(t => gaps.Contains(t.Name));
+        sb.Append($"\n## Gaps\n\n{pairs - (gaps.Count - threeGaps)} of {pairs} pairs and {ThreeParty.Count - threeGaps} of {ThreeParty.Count} three-party races are covered.");
         sb.Append(gaps.Count == 0 ? " No gap.\n" : " Gaps:\n\n" + string.Concat(gaps.Select(g => $"- {g}\n")));
         return sb.ToString();
     }
