@@ -546,7 +546,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         watch = K.Slab.kmem_cache_alloc(watch_cachep, Gfp.GFP_KERNEL, () => new InotifyUserWatch(K));
         if (watch is null)
         {
-            if (Has(Fix.WatchLimitRace)) dev.user.inotify_watches.atomic_dec();
+            if (Has(Fix.WatchLimitRace) && !K.Planted(Mistake.CreateWatchLeak)) dev.user.inotify_watches.atomic_dec(); // (the plant: test-only)
             return -Errno.ENOMEM;
         }
 

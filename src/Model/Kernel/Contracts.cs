@@ -15,6 +15,8 @@ public enum Mistake
     DestroyEarlyUnlock = 1 << 0,
     /// <summary>inotify_dev_queue_event queues the event but drops its wake_up_interruptible(&amp;dev->wq).</summary>
     DropWakeUp = 1 << 1,
+    /// <summary>create_watch's allocation-failure path forgets to give back the reserved inotify_watches count (watch-limit-race).</summary>
+    CreateWatchLeak = 1 << 2,
 }
 
 /// <summary>

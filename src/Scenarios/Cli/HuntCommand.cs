@@ -243,7 +243,8 @@ public static class HuntCommand
         var sw = Stopwatch.StartNew();
         // the fault share: with an iteration budget, the unit's last 1/share schedules run with fault injection
         // (chunks never straddle the boundary); under --time only, every share-th chunk does
-        int share = plan.FaultInjection || strategy == "dfs" || !u.Scenario.ToleratesFaultInjection ? 0 : plan.FaultShare;
+        // (not for a script: its `expect`s and event assertions state what happens without faults; --fault-injection opts in)
+        int share = plan.FaultInjection || strategy == "dfs" || !u.Scenario.ToleratesFaultInjection || u.Scenario is ScriptScenario ? 0 : plan.FaultShare;
         long plainBudget = share > 0 && u.Budget != long.MaxValue ? u.Budget - u.Budget / share : u.Budget;
         for (uint chunk = 0; u.Done < u.Budget; chunk++)
         {

@@ -141,7 +141,7 @@ public class LockContractTests(ITestOutputHelper output)
             }
         }
         output.WriteLine($"found in {found.Count} of {ScenarioCatalog.All.Count} scenarios (scenario@schedule): " + string.Join(", ", found));
-        foreach (var s in new[] { "close-vs-death", "close-vs-umount", "add-vs-add", "event-vs-rm", "read-vs-queue-limit", "close-vs-event" })
+        foreach (var s in new[] { "close-vs-death", "close-vs-umount", "add-vs-add", "close-vs-close", "read-vs-queue-limit", "close-vs-event", "workload" })
             Assert.Contains(found, f => f.StartsWith(s + "@"));
         Assert.True(found.Count >= ScenarioCatalog.All.Count / 2, $"only {found.Count} of {ScenarioCatalog.All.Count} scenarios found it");
     }
