@@ -23,6 +23,12 @@ public abstract class Scenario
     /// </summary>
     public virtual bool ToleratesFaultInjection => true;
 
+    /// <summary>
+    /// The coverage-matrix operations (docs/scenario-matrix.md) each concurrent thread runs, one entry per
+    /// thread (the setup does not count): a pair of operations is covered when two different threads run them.
+    /// </summary>
+    public virtual IReadOnlyList<MatrixOp> ThreadOps => Array.Empty<MatrixOp>();
+
     /// <summary>Limits, the audit module, ... for this scenario's machine.</summary>
     public virtual void Configure(MachineOptions o) { }
 
@@ -30,6 +36,29 @@ public abstract class Scenario
     public abstract void Build(Sim s);
 
     public override string ToString() => Name;
+}
+
+/// <summary>The operations of the scenario coverage matrix (issue 13.6, docs/scenario-matrix.md).</summary>
+[Flags]
+public enum MatrixOp
+{
+    None = 0,
+    /// <summary>inotify_add_watch</summary>
+    Add = 1 << 0,
+    /// <summary>inotify_rm_watch</summary>
+    Rm = 1 << 1,
+    /// <summary>close of the inotify fd (inotify_release -> inotify_destroy)</summary>
+    Close = 1 << 2,
+    /// <summary>umount of the watched inode's filesystem (inotify_unmount_inodes)</summary>
+    Umount = 1 << 3,
+    /// <summary>death of the watched inode (inotify_inode_is_dead)</summary>
+    InodeDeath = 1 << 4,
+    /// <summary>rename or unlink of the watched inode or of its parent</summary>
+    RenameUnlink = 1 << 5,
+    /// <summary>event delivery to a watch (inotify_inode_queue_event -> the callback)</summary>
+    Event = 1 << 6,
+    /// <summary>read of the inotify fd (blocking or not)</summary>
+    Read = 1 << 7,
 }
 
 /// <summary>The scenario's view of one run: the machine, and the threads to start.</summary>

@@ -65,6 +65,7 @@ public sealed class AuditModule : IInotifyConsumer
         K = core.K;
         _vfs = core.Vfs;
         audit_filter_mutex = new Kernel.Mutex(K.Globals, "audit_filter_mutex", K.Lockdep.Class("audit_filter_mutex"));
+        K.callback_takes(audit_filter_mutex.Class); // audit_handle_event takes audit_filter_mutex (the kernel API rule)
     }
 
     public InotifyHandle? Handle => _ih;
@@ -148,6 +149,8 @@ public sealed class AuditModule : IInotifyConsumer
     public void handle_event(InotifyWatch w, uint wd, uint mask, uint cookie, string? name, Inode? inode)
     {
         using var _ = K.Fn("audit_handle_event");
+        K.lockdep_assert_held(w.PeekInode!.inotify_mutex, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.");
+        K.note_unless(w.PeekIh!.mutex.Owner == K.current, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.", "the callback runs without ih->mutex");
         var aw = w.Container as AuditWatch;
         if (aw is null)
         {

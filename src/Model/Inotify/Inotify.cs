@@ -145,6 +145,8 @@ public sealed class Inotify
     private int inotify_handle_get_wd(InotifyHandle ih, InotifyWatch watch)
     {
         using var _ = K.Fn("inotify_handle_get_wd");
+        K.lockdep_assert_held(ih.mutex, "Callers must hold ih->mutex.  This function can sleep.");
+        K.can_sleep("Callers must hold ih->mutex.  This function can sleep.");
         int ret;
         int wd;
         do
@@ -229,6 +231,7 @@ public sealed class Inotify
     private InotifyWatch? inode_find_handle(Inode inode, InotifyHandle ih)
     {
         using var _ = K.Fn("inode_find_handle");
+        K.lockdep_assert_held(inode.inotify_mutex, "Callers must hold inode->inotify_mutex.");
         foreach (var watch in inode.inotify_watches.list_for_each_entry<InotifyWatch>("i_list"))
         {
             if (watch.ih == ih)
@@ -246,6 +249,7 @@ public sealed class Inotify
     private void remove_watch_no_event(InotifyWatch watch, InotifyHandle ih)
     {
         using var _ = K.Fn("remove_watch_no_event");
+        K.lockdep_assert_held(watch.PeekInode!.inotify_mutex, ih.mutex, "Callers must hold both inode->inotify_mutex and ih->mutex.");
         K.Point(); // inode->inotify_watches is read locklessly (inotify_inode_watched): a race window
         watch.i_list.list_del();
         watch.h_list.list_del();
@@ -269,6 +273,7 @@ public sealed class Inotify
     private void remove_watch(InotifyWatch watch, InotifyHandle ih)
     {
         using var _ = K.Fn("remove_watch");
+        K.lockdep_assert_held(watch.PeekInode!.inotify_mutex, ih.mutex, "Callers must hold both inode->inotify_mutex and ih->mutex.");
         if (Has(Fix.WatchDestroyOp))
         {
             inotify_remove_watch_locked(ih, watch);
@@ -402,6 +407,7 @@ public sealed class Inotify
     public void inotify_unmount_inodes(ListHead list)
     {
         using var _ = K.Fn("inotify_unmount_inodes");
+        K.lockdep_assert_held(Vfs.inode_lock, Vfs.iprune_mutex, "Called with inode_lock held, protecting the unmounting super block's list of inodes, and with iprune_mutex held, keeping shrink_icache_memory() at bay.");
         Inode? need_iput = null;
         foreach (var (inode, n) in list.list_for_each_entry_safe<Inode>("i_sb_list"))
         {
@@ -502,6 +508,7 @@ public sealed class Inotify
     public ErrPtr<InotifyHandle> inotify_init(IInotifyConsumer cb)
     {
         using var _ = K.Fn("inotify_init");
+        K.assert_no_callback_locks(Vfs.InotifyMutexClass, HandleMutexClass, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.  Thus, the caller must not hold any locks taking during callback processing while calling any of the published inotify routines");
         var ih = K.Slab.kmalloc(Gfp.GFP_KERNEL, () => new InotifyHandle(K, HandleMutexClass));
         if (ih is null)
             return ERR_PTR(-Errno.ENOMEM);
@@ -523,6 +530,7 @@ public sealed class Inotify
     public void inotify_destroy(InotifyHandle ih)
     {
         using var _ = K.Fn("inotify_destroy");
+        K.assert_no_callback_locks(Vfs.InotifyMutexClass, HandleMutexClass, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.  Thus, the caller must not hold any locks taking during callback processing while calling any of the published inotify routines");
         /*
          * Destroy all of the watches for this handle. Unfortunately, not very
          * pretty.  We cannot do a simple iteration over the list, because we
@@ -564,11 +572,13 @@ public sealed class Inotify
             if (!Has(Fix.DestroyRecheck) || ih.idr.idr_find(watch.wd) != null)
             {
                 // destroy-recheck (2.6.18): "make sure we didn't race with another list removal"
+                if (K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock(); // a test-only planted mistake (issue 13), never in a variant
                 remove_watch_no_event(watch, ih);
                 if (Has(Fix.DestroyLeak))
                     put_inotify_watch(watch); // 2.6.18: drop the reference of the lists
             }
-            ih.mutex.mutex_unlock();
+            else if (K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock();
+            if (!K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock();
             inode.inotify_mutex.mutex_unlock();
             if (Has(Fix.UmountPin))
                 unpin_and_kill(watch, how);
@@ -591,6 +601,8 @@ public sealed class Inotify
     public int inotify_find_watch(InotifyHandle ih, Inode inode, out InotifyWatch? watchp)
     {
         using var _ = K.Fn("inotify_find_watch");
+        K.assert_no_callback_locks(Vfs.InotifyMutexClass, HandleMutexClass, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.  Thus, the caller must not hold any locks taking during callback processing while calling any of the published inotify routines");
+        K.assert_pinned(inode, inode.i_count, "Caller must pin given inode (via nameidata).");
         InotifyWatch? old;
         int ret = -Errno.ENOENT;
         watchp = null;
@@ -624,6 +636,8 @@ public sealed class Inotify
     public int inotify_find_update_watch(InotifyHandle ih, Inode inode, uint mask)
     {
         using var _ = K.Fn("inotify_find_update_watch");
+        K.assert_no_callback_locks(Vfs.InotifyMutexClass, HandleMutexClass, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.  Thus, the caller must not hold any locks taking during callback processing while calling any of the published inotify routines");
+        K.assert_pinned(inode, inode.i_count, "Caller must pin given inode (via nameidata).");
         InotifyWatch? old;
         bool mask_add = false;
         int ret;
@@ -675,6 +689,10 @@ public sealed class Inotify
     public int inotify_add_watch(InotifyHandle ih, InotifyWatch watch, Inode inode, uint mask)
     {
         using var _ = K.Fn("inotify_add_watch");
+        K.assert_no_callback_locks(Vfs.InotifyMutexClass, HandleMutexClass, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.  Thus, the caller must not hold any locks taking during callback processing while calling any of the published inotify routines");
+        K.assert_pinned(inode, inode.i_count, "Caller must pin given inode (via nameidata).");
+        K.assert_once(watch.PeekIh != null, $"{watch.Describe} was already added (its ih is set)", "Caller must ensure it only calls inotify_add_watch() once per watch.");
+        K.can_sleep("Calls inotify_handle_get_wd() so may sleep.");
         int ret = 0;
 
         /* don't allow invalid bits: we don't want flags set */
@@ -741,6 +759,8 @@ public sealed class Inotify
     public int inotify_rm_wd(InotifyHandle ih, uint wd)
     {
         using var _ = K.Fn("inotify_rm_wd");
+        K.assert_no_callback_locks(Vfs.InotifyMutexClass, HandleMutexClass, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.  Thus, the caller must not hold any locks taking during callback processing while calling any of the published inotify routines");
+        K.can_sleep("Can sleep.");
         InotifyWatch? watch;
         Inode inode;
 
@@ -891,6 +911,8 @@ public sealed class Inotify
     public int inotify_rm_watch(InotifyHandle ih, InotifyWatch watch)
     {
         using var _ = K.Fn("inotify_rm_watch");
+        K.assert_no_callback_locks(Vfs.InotifyMutexClass, HandleMutexClass, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.  Thus, the caller must not hold any locks taking during callback processing while calling any of the published inotify routines");
+        K.can_sleep("Can sleep.");
         return inotify_rm_wd(ih, (uint)watch.wd);
     }
 }

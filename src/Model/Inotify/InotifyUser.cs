@@ -218,6 +218,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         Sysctl = sysctl;
         _upClass = K.Lockdep.Class("inotify_device->up_mutex");
         _evClass = K.Lockdep.Class("inotify_device->ev_mutex");
+        K.callback_takes(_evClass); // inotify_dev_queue_event takes dev->ev_mutex (the kernel API rule)
     }
 
     public override string Name => "inotify_fops";
@@ -278,6 +279,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     private InotifyKernelEvent? kernel_event(int wd, uint mask, uint cookie, string? name)
     {
         using var _ = K.Fn("kernel_event");
+        K.can_sleep("This function can sleep.");
         var gfp = Has(Fix.GfpNofs) ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL;
         var kevent = K.Slab.kmem_cache_alloc(event_cachep, gfp, () => new InotifyKernelEvent(K));
         if (kevent is null)
@@ -348,6 +350,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     private InotifyKernelEvent inotify_dev_get_event(InotifyDevice dev)
     {
         using var _ = K.Fn("inotify_dev_get_event");
+        K.lockdep_assert_held(dev.ev_mutex, "Caller must hold dev->ev_mutex.");
         return dev.events.next.list_entry<InotifyKernelEvent>("list");
     }
 
@@ -397,6 +400,9 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     public void inotify_dev_queue_event(InotifyWatch w, uint wd, uint mask, uint cookie, string? name, Inode? ignored)
     {
         using var _ = K.Fn("inotify_dev_queue_event");
+        K.can_sleep("Can sleep (calls kernel_event()).");
+        K.lockdep_assert_held(w.PeekInode!.inotify_mutex, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.");
+        K.note_unless(w.PeekIh!.mutex.Owner == K.current, "The inode->inotify_mutex and inotify_handle->mutex and held during execution of a caller's event callback.", "the callback runs without ih->mutex");
         InotifyUserWatch watch;
         InotifyDevice dev;
         InotifyKernelEvent? kevent, last;
@@ -451,7 +457,8 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         dev.queue_size += (uint)EVENT_SIZE + kevent.len;
         dev.events.list_add_tail(kevent.list);
         if (K.Tracing) K.Trace(TraceKind.Event, $"queued wd={kevent.wd} {IN.MaskNames(kevent.mask)}" + (name is null ? "" : " " + name));
-        dev.wq.wake_up_interruptible();
+        if (!K.Planted(Mistake.DropWakeUp)) // a test-only planted mistake (issue 13), never in a variant
+            dev.wq.wake_up_interruptible();
 
         dev.ev_mutex.mutex_unlock();
         return;
@@ -470,6 +477,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     private void remove_kevent(InotifyDevice dev, InotifyKernelEvent kevent)
     {
         using var _ = K.Fn("remove_kevent");
+        K.lockdep_assert_held(dev.ev_mutex, "Caller must hold dev->ev_mutex.");
         kevent.list.list_del();
 
         dev.event_count--;
@@ -487,6 +495,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     private void inotify_dev_event_dequeue(InotifyDevice dev)
     {
         using var _ = K.Fn("inotify_dev_event_dequeue");
+        K.lockdep_assert_held(dev.ev_mutex, "Caller must hold dev->ev_mutex.");
         if (!dev.events.list_empty())
         {
             var kevent = inotify_dev_get_event(dev);
@@ -518,6 +527,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     private int create_watch(InotifyDevice dev, Inode inode, uint mask)
     {
         using var _ = K.Fn("create_watch");
+        K.lockdep_assert_held(dev.up_mutex, "Callers must hold dev->up_mutex.");
         InotifyUserWatch? watch;
         int ret;
 
@@ -536,7 +546,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         watch = K.Slab.kmem_cache_alloc(watch_cachep, Gfp.GFP_KERNEL, () => new InotifyUserWatch(K));
         if (watch is null)
         {
-            if (Has(Fix.WatchLimitRace)) dev.user.inotify_watches.atomic_dec();
+            if (Has(Fix.WatchLimitRace) && !K.Planted(Mistake.CreateWatchLeak)) dev.user.inotify_watches.atomic_dec(); // (the plant: test-only)
             return -Errno.ENOMEM;
         }
 

@@ -24,6 +24,8 @@ public enum BugClass
     KernelWarning,
     /// <summary>A task that sleeps and that nothing will wake (the kernel's hung-task detector): a lost wake-up, or every task asleep.</summary>
     HungTask,
+    /// <summary>A locking contract of the seed's comments broken where it applies (lockdep_assert_held, might_sleep, the kernel API rules).</summary>
+    LockContract,
 }
 
 public static class BugClassNames
@@ -48,6 +50,7 @@ public static class BugClassNames
         BugClass.SpecViolation => "spec-violation",
         BugClass.KernelWarning => "kernel-warning",
         BugClass.HungTask => "hung-task",
+        BugClass.LockContract => "lock-contract",
         _ => c.ToString(),
     };
 

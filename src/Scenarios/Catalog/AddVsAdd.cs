@@ -9,6 +9,7 @@ public sealed class AddVsAdd : Scenario
 {
     public override string Name => "add-vs-add";
     public override string Description => "two threads of one process add a watch on the same inode and fd (up_mutex must prevent a double watch)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Add, MatrixOp.Add };
 
     public override void Build(Sim s)
     {

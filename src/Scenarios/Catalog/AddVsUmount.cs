@@ -8,6 +8,7 @@ public sealed class AddVsUmount : Scenario
 {
     public override string Name => "add-vs-umount";
     public override string Description => "inotify_add_watch on a file of a mounted filesystem races its umount (EBUSY, or IN_UNMOUNT + IN_IGNORED)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Add, MatrixOp.Umount };
 
     public override void Build(Sim s)
     {

@@ -8,6 +8,7 @@ public sealed class AuditVsUser : Scenario
 {
     public override string Name => "audit-vs-user";
     public override string Description => "the audit-like kernel consumer removes its rule (inotify_find_watch + inotify_rm_watch) while a user watch is removed and the inode dies";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Rm, MatrixOp.InodeDeath | MatrixOp.RenameUnlink | MatrixOp.Event, MatrixOp.Rm };
 
     public override void Configure(MachineOptions o) => o.Audit = true;
 

@@ -9,6 +9,7 @@ public sealed class BlockingRead : Scenario
 {
     public override string Name => "blocking-read";
     public override string Description => "a blocking read() (prepare_to_wait / schedule) races the event that wakes it (wake_up_interruptible): a lost wake-up hangs the reader";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Read, MatrixOp.Event };
 
     public override bool ToleratesFaultInjection => false;
 

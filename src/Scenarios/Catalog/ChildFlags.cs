@@ -9,6 +9,7 @@ public sealed class ChildFlags : Scenario
 {
     public override string Name => "child-flags";
     public override string Description => "a file is created in a directory while the directory gets its first watch (DCACHE_INOTIFY_PARENT_WATCHED of the new child)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Add, MatrixOp.Event };
 
     public override void Build(Sim s)
     {

@@ -8,6 +8,7 @@ public sealed class CloseVsDeath : Scenario
 {
     public override string Name => "close-vs-death";
     public override string Description => "close of the inotify fd (inotify_release -> inotify_destroy) races unlink of the watched file";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Close, MatrixOp.InodeDeath | MatrixOp.RenameUnlink | MatrixOp.Event };
 
     public override void Build(Sim s)
     {

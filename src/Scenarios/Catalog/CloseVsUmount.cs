@@ -8,6 +8,7 @@ public sealed class CloseVsUmount : Scenario
 {
     public override string Name => "close-vs-umount";
     public override string Description => "close of the inotify fd (inotify_destroy) races umount (inotify_unmount_inodes)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Close, MatrixOp.Umount };
 
     public override void Build(Sim s)
     {

@@ -8,6 +8,7 @@ public sealed class EventVsRm : Scenario
 {
     public override string Name => "event-vs-rm";
     public override string Description => "writes and a rename in a watched directory race inotify_rm_watch of that directory's watch";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Event, MatrixOp.Rm };
 
     public override void Build(Sim s)
     {

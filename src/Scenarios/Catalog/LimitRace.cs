@@ -8,6 +8,7 @@ public sealed class LimitRace : Scenario
 {
     public override string Name => "limit-race";
     public override string Description => "two instances of one user race past max_user_watches in create_watch; two processes race past max_user_instances in sys_inotify_init";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Add, MatrixOp.Add };
 
     public override void Configure(MachineOptions o)
     {

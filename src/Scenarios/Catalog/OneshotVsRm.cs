@@ -8,6 +8,7 @@ public sealed class OneshotVsRm : Scenario
 {
     public override string Name => "oneshot-vs-rm";
     public override string Description => "delivery on an IN_ONESHOT watch (removal without IN_IGNORED) races inotify_rm_watch";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Event, MatrixOp.Rm };
 
     public override void Build(Sim s)
     {

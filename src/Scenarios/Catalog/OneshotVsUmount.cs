@@ -8,6 +8,7 @@ public sealed class OneshotVsUmount : Scenario
 {
     public override string Name => "oneshot-vs-umount";
     public override string Description => "an event on an IN_ONESHOT watch races umount of its filesystem (IN_UNMOUNT then IN_IGNORED on a watch that may not have fired)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Event, MatrixOp.Umount };
 
     public override void Build(Sim s)
     {

@@ -8,6 +8,7 @@ public sealed class ReadVsQueueLimit : Scenario
 {
     public override string Name => "read-vs-queue-limit";
     public override string Description => "read() drains the queue while a writer generates events at max_queued_events (IN_Q_OVERFLOW, dropped events, coalesced duplicates)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Event, MatrixOp.Read };
 
     public override void Configure(MachineOptions o) => o.MaxQueuedEvents = 2;
 

@@ -8,6 +8,7 @@ public sealed class RmVsDeath : Scenario
 {
     public override string Name => "rm-vs-death";
     public override string Description => "sys_inotify_rm_watch races unlink of the watched file (inotify_inode_is_dead)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Rm, MatrixOp.InodeDeath | MatrixOp.RenameUnlink | MatrixOp.Event };
 
     public override void Build(Sim s)
     {

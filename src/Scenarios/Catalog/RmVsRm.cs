@@ -8,6 +8,7 @@ public sealed class RmVsRm : Scenario
 {
     public override string Name => "rm-vs-rm";
     public override string Description => "two threads of one process call inotify_rm_watch on the same wd";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Rm, MatrixOp.Rm };
 
     public override void Build(Sim s)
     {

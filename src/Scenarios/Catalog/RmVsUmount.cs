@@ -8,6 +8,7 @@ public sealed class RmVsUmount : Scenario
 {
     public override string Name => "rm-vs-umount";
     public override string Description => "inotify_rm_watch races umount of the watched inode's filesystem (inotify_unmount_inodes)";
+    public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Rm, MatrixOp.Umount };
 
     public override void Build(Sim s)
     {

@@ -7,7 +7,12 @@ public static class ScenarioCatalog
     {
         new RmVsDeath(), new RmVsRm(), new CloseVsDeath(), new CloseVsUmount(), new AddVsAdd(),
         new AddVsUmount(), new RmVsUmount(), new EventVsRm(), new OneshotVsRm(), new ReadVsQueueLimit(),
-        new AuditVsUser(), new LimitRace(), new ChildFlags(), new OneshotVsUmount(), new BlockingRead(), new GeneratedWorkload(),
+        new AuditVsUser(), new LimitRace(), new ChildFlags(), new OneshotVsUmount(), new BlockingRead(),
+        new ReadVsRm(), new ReadVsDeath(), new ReadVsUmount(), new ReadVsOverflow(),
+        new AddVsRm(), new AddVsDeath(), new AddVsClose(), new RmVsClose(), new CloseVsEvent(), new CloseVsRead(),
+        new RenameVsRm(), new EventVsEvent(), new ReadVsRead(), new RmVsUmountVsDeath(), new CloseVsUmountVsDeath(),
+        new AddVsRead(), new CloseVsClose(), new UmountVsUmount(), new DeathVsDeath(), new DeathVsRename(), new DeathVsEvent(), new RenameVsRename(),
+        new GeneratedWorkload(),
     };
 
     public static Scenario? Find(string name)

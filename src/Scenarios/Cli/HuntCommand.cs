@@ -33,6 +33,8 @@ public static class HuntCommand
         public required uint Seed;
         public long Budget = long.MaxValue;
         public long Done;
+        /// <summary>Of <see cref="Done"/>, the schedules run with fault injection.</summary>
+        public long FaultDone;
         public double Elapsed;
         public HuntOptions? BugOptions;
         public HuntResult? Bug;
@@ -65,7 +67,7 @@ public static class HuntCommand
         double? unitTime = plan.Time is double t && units.Count > 0 ? t * Math.Min(jobs, units.Count) / units.Count : null;
         var label = $"fix set {plan.FixSetLabel}, strategy {plan.Strategy}{(plan.Bound is null ? "" : $" bound {plan.Bound}")}, seed {plan.Seed}, {jobs} job(s)"
             + (plan.MaxSteps == HuntPlan.DefaultMaxSteps ? "" : $", max steps {plan.MaxSteps}")
-            + (plan.FaultInjection ? ", fault injection" : "")
+            + (plan.FaultInjection ? ", fault injection" : plan.FaultShare > 0 ? $", fault injection on 1/{plan.FaultShare} of the schedules" : "")
             + (shard is null ? "" : $", shard {shard.Value.i}/{shard.Value.n}");
         var iterations = plan.Iterations;
         var time = plan.Time;
@@ -132,6 +134,7 @@ public static class HuntCommand
             StrategyBound = plan.Bound,
             Seed = plan.Seed,
             FaultInjection = plan.FaultInjection,
+            FaultShare = plan.FaultInjection ? 0 : plan.FaultShare,
             IterationBudget = plan.Iterations,
             TimeBudget = plan.Time,
             MaxSteps = plan.MaxSteps,
@@ -147,7 +150,8 @@ public static class HuntCommand
         foreach (var u in units.OrderBy(u => u.ScenarioIndex).ThenBy(u => u.Worker))
         {
             summary.Iterations += u.Done;
-            summary.Units.Add(new HuntUnit { Scenario = u.Scenario.Name, Worker = u.Worker, Seed = u.Seed, Iterations = u.Done, Elapsed = Math.Round(u.Elapsed, 3), Bug = u.Bug != null });
+            summary.FaultIterations += u.FaultDone;
+            summary.Units.Add(new HuntUnit { Scenario = u.Scenario.Name, Worker = u.Worker, Seed = u.Seed, Iterations = u.Done, Elapsed = Math.Round(u.Elapsed, 3), Bug = u.Bug != null, FaultIterations = u.FaultDone });
             if (u.Bug is not { } r) continue;
             var o = u.BugOptions!;
             var cls = r.Report?.Class.Name() ?? "harness";
@@ -237,10 +241,18 @@ public static class HuntCommand
     {
         var strategy = plan.Strategy;
         var sw = Stopwatch.StartNew();
+        // the fault share: with an iteration budget, the unit's last 1/share schedules run with fault injection
+        // (chunks never straddle the boundary); under --time only, every share-th chunk does
+        // (not for a script: its `expect`s and event assertions state what happens without faults; --fault-injection opts in)
+        int share = plan.FaultInjection || strategy == "dfs" || !u.Scenario.ToleratesFaultInjection || u.Scenario is ScriptScenario ? 0 : plan.FaultShare;
+        long plainBudget = share > 0 && u.Budget != long.MaxValue ? u.Budget - u.Budget / share : u.Budget;
         for (uint chunk = 0; u.Done < u.Budget; chunk++)
         {
+            bool faults = plan.FaultInjection
+                || (share > 0 && (u.Budget != long.MaxValue ? u.Done >= plainBudget : chunk % (uint)share == (uint)share - 1));
+            long limit = share > 0 && u.Budget != long.MaxValue && !faults ? plainBudget : u.Budget;
             // dfs ignores the seed: a new chunk would walk the same tree again, so one chunk
-            int n = (int)Math.Min(strategy == "dfs" ? int.MaxValue : ChunkIterations, u.Budget - u.Done);
+            int n = (int)Math.Min(strategy == "dfs" ? int.MaxValue : ChunkIterations, limit - u.Done);
             if (seconds is double s && strategy != "dfs")
             {
                 // under a time budget, size the chunk to end by the deadline (at most ~1 s a chunk)
@@ -258,12 +270,13 @@ public static class HuntCommand
                 StrategyBound = plan.Bound,
                 Iterations = n,
                 Seed = unchecked(u.Seed + chunk * ChunkSeedStride),
-                FaultInjection = plan.FaultInjection,
+                FaultInjection = faults,
                 MaxSteps = plan.MaxSteps,
                 Progress = i => { add(i - reported); reported = i; },
             };
             var r = Explorer.Run(o);
             if (r.Iterations > reported) { add(r.Iterations - reported); reported = r.Iterations; }
+            if (faults) u.FaultDone += r.Iterations;
             if (r.BugFound)
             {
                 u.Bug = r;

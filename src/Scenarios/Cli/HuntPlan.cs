@@ -24,6 +24,12 @@ public sealed record HuntPlan
     public uint Seed { get; init; }
     public uint MaxSteps { get; init; } = DefaultMaxSteps;
     public bool FaultInjection { get; init; }
+    /// <summary>
+    /// Without --fault-injection, the last 1/FaultShare of each unit's schedules (under --time: every
+    /// FaultShare-th chunk) run with fault injection (allocation and idr_pre_get failures), so error paths
+    /// are explored by the default hunt; 0 turns the share off. --fault-injection makes it every schedule.
+    /// </summary>
+    public int FaultShare { get; init; } = DefaultFaultShare;
     public int Jobs { get; init; } = 1;
     /// <summary>1-based shard and count, null when unsharded.</summary>
     public (int i, int n)? Shard { get; init; }
@@ -33,6 +39,7 @@ public sealed record HuntPlan
 
     public const uint DefaultMaxSteps = 5000;
     public const long DefaultIterations = 1000;
+    public const int DefaultFaultShare = 4;
 
     /// <summary>The fix-set label (FixLabel).</summary>
     public string FixSetLabel => FixLabel.Of(Fixes);

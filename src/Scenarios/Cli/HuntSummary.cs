@@ -29,6 +29,8 @@ public sealed class HuntUnit
     [JsonPropertyName("iterations")] public long Iterations { get; set; }
     [JsonPropertyName("elapsed")] public double Elapsed { get; set; }
     [JsonPropertyName("bug")] public bool Bug { get; set; }
+    /// <summary>Of <see cref="Iterations"/>, the schedules run with fault injection (the fault share, or all with --fault-injection).</summary>
+    [JsonPropertyName("faultIterations")] public long FaultIterations { get; set; }
 }
 
 /// <summary>The --json summary of a hunt (or of merged shards).</summary>
@@ -47,6 +49,10 @@ public sealed class HuntSummary
     [JsonPropertyName("strategyBound")] public uint? StrategyBound { get; set; }
     [JsonPropertyName("seed")] public uint Seed { get; set; }
     [JsonPropertyName("faultInjection")] public bool FaultInjection { get; set; }
+    /// <summary>Without --fault-injection, 1 in this many schedules of each unit runs with fault injection (0: none, or all with --fault-injection).</summary>
+    [JsonPropertyName("faultShare")] public int FaultShare { get; set; }
+    /// <summary>Of <see cref="Iterations"/>, the schedules run with fault injection.</summary>
+    [JsonPropertyName("faultIterations")] public long FaultIterations { get; set; }
     /// <summary>Iteration budget per scenario (split over the workers), null when only --time was given.</summary>
     [JsonPropertyName("iterationBudget")] public long? IterationBudget { get; set; }
     [JsonPropertyName("timeBudget")] public double? TimeBudget { get; set; }
@@ -154,7 +160,7 @@ public sealed class HuntSummary
         var m = new HuntSummary
         {
             Variant = first.Variant, Fixes = first.Fixes, Strategy = first.Strategy, StrategyBound = first.StrategyBound,
-            Seed = first.Seed, FaultInjection = first.FaultInjection, IterationBudget = first.IterationBudget,
+            Seed = first.Seed, FaultInjection = first.FaultInjection, FaultShare = first.FaultShare, IterationBudget = first.IterationBudget,
             TimeBudget = first.TimeBudget, MaxSteps = first.MaxSteps, Jobs = first.Jobs, Scenarios = first.Scenarios,
             Scripts = first.Scripts,
         };
@@ -173,6 +179,7 @@ public sealed class HuntSummary
             Same(first.StrategyBound, s.StrategyBound, "strategy bound");
             Same(first.Seed, s.Seed, "seed");
             Same(first.FaultInjection, s.FaultInjection, "fault injection");
+            Same(first.FaultShare, s.FaultShare, "fault share");
             Same(first.IterationBudget, s.IterationBudget, "iteration budget");
             Same(first.TimeBudget, s.TimeBudget, "time budget");
             Same(first.MaxSteps, s.MaxSteps, "max steps");
@@ -195,6 +202,7 @@ public sealed class HuntSummary
                 if (!seen.Add(i)) throw new UsageException($"merge: shard {i}/{n} appears twice ({path})");
             }
             m.Iterations += s.Iterations;
+            m.FaultIterations += s.FaultIterations;
             m.Elapsed = Math.Max(m.Elapsed, s.Elapsed);
             m.Bugs.AddRange(s.Bugs);
             m.Units.AddRange(s.Units);
