@@ -57,7 +57,7 @@ public static class CliOptions
     public static readonly OptionSpec Without = new("without", "F,G", "remove fixes; a fix named in both `--with` and `--without` is a usage error", OptionKind.List);
     public static readonly IReadOnlyList<OptionSpec> FixSet = new[] { Variant, With, Without };
 
-    public static readonly OptionSpec Strategy = new("strategy", "NAME", "sampling strategy of the harness-owned scheduler: `pct` (default; real PCT), `probabilistic`, `random` (bounded-exhaustive exploration is `verify`)");
+    public static readonly OptionSpec Strategy = new("strategy", "NAME", "sampling strategy of the harness-owned scheduler: `probabilistic` (default, bound 3: the fastest to every known defect, docs/bench/results-quick.md), `pct` (real PCT), `random`; bounded-exhaustive exploration is `verify`");
     public static readonly OptionSpec Bound = new("bound", "N", $"the strategy's bound (`pct`: the bug depth d, d-1 change points, default 3; `probabilistic`: preempt with probability 1/2^N), 1 to {MaxBound}; only for the strategies that take one");
     public static readonly OptionSpec Iterations = new("iterations", "N", "schedules per scenario, split over the workers (default 1000 when `--time` is absent)");
     public static readonly OptionSpec Time = new("time", "DURATION", "wall-clock budget of the whole hunt: `90`, `2.5s`, `500ms`, `5m`, `1h` (at most 30 days); with `--iterations`, whichever comes first");

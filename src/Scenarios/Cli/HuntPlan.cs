@@ -17,7 +17,7 @@ public sealed record HuntPlan
     public required IReadOnlyList<Scenario> Scenarios { get; init; }
     public IReadOnlyList<ScriptScenario> Scripts { get; init; } = Array.Empty<ScriptScenario>();
     public Fix Fixes { get; init; } = Fix.All;
-    public string Strategy { get; init; } = "pct";
+    public string Strategy { get; init; } = Strategies.Default;
     public uint? Bound { get; init; }
     public long? Iterations { get; init; }
     public double? Time { get; init; }
@@ -49,7 +49,7 @@ public sealed record HuntPlan
         var cmd = a.Command;
         var (scenarios, scripts) = ResolveScenarios(a.Get("scenario")!, cmd);
         var fixes = CliMain.ParseFixes(a, cmd);
-        var strategy = a.Get("strategy") ?? "pct"; // the fastest to every known defect (docs/bench)
+        var strategy = a.Get("strategy") ?? Strategies.Default; // the fastest to every known defect (docs/bench/results-quick.md)
         var sinfo = Strategies.Find(strategy)
             ?? throw new UsageException($"{cmd}: unknown strategy '{strategy}' (strategies: {string.Join(", ", Strategies.All.Select(s => s.Name))})");
         uint? bound = (uint?)a.GetLong("bound", 1, CliOptions.MaxBound);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using InotifySim.Scenarios.Exploration;
 using InotifySim.Scenarios.Traces;
 
 namespace InotifySim.Tests.Concurrency.Cli;
@@ -157,7 +158,7 @@ public sealed class CliTests : IDisposable
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var root = doc.RootElement;
         Assert.Equal("rfc", root.GetProperty("variant").GetString());
-        Assert.Equal("pct", root.GetProperty("strategy").GetString()); // the default strategy
+        Assert.Equal(Strategies.Default, root.GetProperty("strategy").GetString()); // the default strategy
         Assert.Equal(3u, root.GetProperty("seed").GetUInt32());
         Assert.Equal(2, root.GetProperty("jobs").GetInt32());
         Assert.True(root.GetProperty("iterations").GetInt64() >= 1);
