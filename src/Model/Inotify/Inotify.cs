@@ -51,6 +51,13 @@ public sealed class Inotify
     public Fix Fixes { get; }
     public readonly LockClass HandleMutexClass;
 
+    /// <summary>
+    /// Test-only: plants issue 13's first mistake, inotify_destroy releasing ih->mutex one line early, so
+    /// remove_watch_no_event edits ih->watches and ih->idr under inode->inotify_mutex only ("Callers must hold both").
+    /// Never set by a variant or a fix: the data-race detector's test (tests/Concurrency/Primitives/KcsanTests.cs).
+    /// </summary>
+    public bool TestPlantDestroyEarlyUnlock { get; set; }
+
     /// <summary>static atomic_t inotify_cookie;</summary>
     private readonly Atomic inotify_cookie;
 
@@ -167,7 +174,7 @@ public sealed class Inotify
     public bool inotify_inode_watched(Inode inode)
     {
         K.Point();
-        return !inode.inotify_watches.list_empty();
+        return !K.data_race(inode, static i => i.inotify_watches.list_empty()); // "We call this lockless, we do not care if we race.
     }
 
     /// <summary>
@@ -370,7 +377,7 @@ public sealed class Inotify
     {
         using var _ = K.Fn("inotify_dentry_parent_queue_event");
         K.Point(); // unlocked read of d_flags
-        if ((dentry.d_flags & Dentry.DCACHE_INOTIFY_PARENT_WATCHED) == 0)
+        if ((K.data_race(dentry, static d => d.d_flags) & Dentry.DCACHE_INOTIFY_PARENT_WATCHED) == 0) // lockless hint, rechecked under d_lock
             return;
 
         dentry.d_lock.spin_lock();
@@ -561,14 +568,16 @@ public sealed class Inotify
             ih.mutex.mutex_lock();
 
             /* XXX need second idr_find to prevent multiple list_del's ? */
+            bool early = false;
             if (!Has(Fix.DestroyRecheck) || ih.idr.idr_find(watch.wd) != null)
             {
                 // destroy-recheck (2.6.18): "make sure we didn't race with another list removal"
+                if (early = TestPlantDestroyEarlyUnlock) ih.mutex.mutex_unlock(); // test-only planted mistake (issue 13)
                 remove_watch_no_event(watch, ih);
                 if (Has(Fix.DestroyLeak))
                     put_inotify_watch(watch); // 2.6.18: drop the reference of the lists
             }
-            ih.mutex.mutex_unlock();
+            if (!early) ih.mutex.mutex_unlock();
             inode.inotify_mutex.mutex_unlock();
             if (Has(Fix.UmountPin))
                 unpin_and_kill(watch, how);

@@ -24,6 +24,8 @@ public enum BugClass
     KernelWarning,
     /// <summary>A task that sleeps and that nothing will wake (the kernel's hung-task detector): a lost wake-up, or every task asleep.</summary>
     HungTask,
+    /// <summary>Two accesses to one field by different tasks, at least one a write, unordered by happens-before (KCSAN).</summary>
+    DataRace,
 }
 
 public static class BugClassNames
@@ -48,6 +50,7 @@ public static class BugClassNames
         BugClass.SpecViolation => "spec-violation",
         BugClass.KernelWarning => "kernel-warning",
         BugClass.HungTask => "hung-task",
+        BugClass.DataRace => "data-race",
         _ => c.ToString(),
     };
 
