@@ -25,7 +25,7 @@ namespace InotifySim.Model.Kernel;
 /// Only the concurrent part of a controlled run is checked (the kernel is not <see cref="Kernel.Quiet"/>): the
 /// setup and the teardown run alone on the main operation. Intentional lockless accesses are annotated in the
 /// model code with <see cref="Kernel.data_race()"/> (the kernel's <c>data_race()</c> / <c>READ_ONCE()</c>) and not
-/// checked. Off unless <see cref="Kernel.KcsanEnabled"/> is set (<c>MachineOptions.Kcsan</c>, default on).
+/// checked. Off unless <see cref="Kernel.KcsanEnabled"/> is set (<c>MachineOptions.Kcsan</c>).
 /// </summary>
 public sealed class Kcsan
 {
@@ -227,8 +227,9 @@ public sealed class Kcsan
     /// <summary>A plain access of <paramref name="field"/> of <paramref name="obj"/> by the current task.</summary>
     internal void OnAccess(KObject obj, string field, bool write, string op)
     {
-        Accesses++;
         var t = _k.current;
+        if (t.Depth == 0) return; // no kernel frame: the harness looking at kernel state (user space cannot touch it), not a kernel access
+        Accesses++;
         var s = State(t);
         var cell = obj.KcsanShadow;
         while (cell != null && !ReferenceEquals(cell.Field, field) && cell.Field != field) cell = cell.Next;
