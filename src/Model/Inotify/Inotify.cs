@@ -51,6 +51,7 @@ public sealed class Inotify
     public Fix Fixes { get; }
     public readonly LockClass HandleMutexClass;
 
+
     /// <summary>static atomic_t inotify_cookie;</summary>
     private readonly Atomic inotify_cookie;
 
@@ -169,7 +170,7 @@ public sealed class Inotify
     public bool inotify_inode_watched(Inode inode)
     {
         K.Point();
-        return !inode.inotify_watches.list_empty();
+        return !K.data_race(inode, static i => i.inotify_watches.list_empty()); // "We call this lockless, we do not care if we race.
     }
 
     /// <summary>
@@ -375,7 +376,7 @@ public sealed class Inotify
     {
         using var _ = K.Fn("inotify_dentry_parent_queue_event");
         K.Point(); // unlocked read of d_flags
-        if ((dentry.d_flags & Dentry.DCACHE_INOTIFY_PARENT_WATCHED) == 0)
+        if ((K.data_race(dentry, static d => d.d_flags) & Dentry.DCACHE_INOTIFY_PARENT_WATCHED) == 0) // lockless hint, rechecked under d_lock
             return;
 
         dentry.d_lock.spin_lock();

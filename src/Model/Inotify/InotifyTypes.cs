@@ -44,9 +44,9 @@ public sealed class InotifyHandle : KObject
     }
 
     /// <summary>the last wd allocated</summary>
-    public int last_wd { get { Chk(); return _last_wd; } set { Chk(); _last_wd = value; } }
+    public int last_wd { get { Chk(); return _last_wd; } set { ChkW(); _last_wd = value; } }
     /// <summary>event callback</summary>
-    public IInotifyConsumer callback { get { Chk(); return _callback!; } set { Chk(); _callback = value; } }
+    public IInotifyConsumer callback { get { Chk(); return _callback!; } set { ChkW(); _callback = value; } }
 }
 
 /// <summary>
@@ -86,13 +86,13 @@ public sealed class InotifyWatch : KObject
     }
 
     /// <summary>associated inotify handle</summary>
-    public InotifyHandle ih { get { Chk(); return _ih!; } set { Chk(); _ih = value; } }
+    public InotifyHandle ih { get { Chk(); return _ih!; } set { ChkW(); _ih = value; } }
     /// <summary>associated inode</summary>
-    public Inode inode { get { Chk(); return _inode!; } set { Chk(); _inode = value; } }
+    public Inode inode { get { Chk(); return _inode!; } set { ChkW(); _inode = value; } }
     /// <summary>watch descriptor</summary>
-    public int wd { get { Chk(); return _wd; } set { Chk(); _wd = value; } }
+    public int wd { get { Chk(); return _wd; } set { ChkW(); _wd = value; } }
     /// <summary>event mask for this watch</summary>
-    public uint mask { get { Chk(); return _mask; } set { Chk(); _mask = value; } }
+    public uint mask { get { Chk(); return _mask; } set { ChkW(); _mask = value; } }
 
     // for oracles: no checks, no scheduling points
     public int PeekWd => _wd;

@@ -39,15 +39,15 @@ public sealed class InotifyDevice : KObject
     }
 
     /// <summary>user who opened this dev</summary>
-    public UserStruct user { get { Chk(); return _user!; } set { Chk(); _user = value; } }
+    public UserStruct user { get { Chk(); return _user!; } set { ChkW(); _user = value; } }
     /// <summary>inotify handle</summary>
-    public InotifyHandle ih { get { Chk(); return _ih!; } set { Chk(); _ih = value; } }
+    public InotifyHandle ih { get { Chk(); return _ih!; } set { ChkW(); _ih = value; } }
     /// <summary>size of the queue (bytes)</summary>
-    public uint queue_size { get { Chk(); return _queue_size; } set { Chk(); _queue_size = value; } }
+    public uint queue_size { get { Chk(); return _queue_size; } set { ChkW(); _queue_size = value; } }
     /// <summary>number of pending events</summary>
-    public uint event_count { get { Chk(); return _event_count; } set { Chk(); _event_count = value; } }
+    public uint event_count { get { Chk(); return _event_count; } set { ChkW(); _event_count = value; } }
     /// <summary>maximum number of events</summary>
-    public uint max_events { get { Chk(); return _max_events; } set { Chk(); _max_events = value; } }
+    public uint max_events { get { Chk(); return _max_events; } set { ChkW(); _max_events = value; } }
 
     public uint PeekQueueSize => _queue_size;
     public uint PeekEventCount => _event_count;
@@ -90,12 +90,12 @@ public sealed class InotifyKernelEvent : KObject
 
     public InotifyKernelEvent(Kernel.Kernel k) : base(k) => list = new ListHead(this, "list");
 
-    public int wd { get { Chk(); return _wd; } set { Chk(); _wd = value; } }
-    public uint mask { get { Chk(); return _mask; } set { Chk(); _mask = value; } }
-    public uint cookie { get { Chk(); return _cookie; } set { Chk(); _cookie = value; } }
-    public uint len { get { Chk(); return _len; } set { Chk(); _len = value; } }
+    public int wd { get { Chk(); return _wd; } set { ChkW(); _wd = value; } }
+    public uint mask { get { Chk(); return _mask; } set { ChkW(); _mask = value; } }
+    public uint cookie { get { Chk(); return _cookie; } set { ChkW(); _cookie = value; } }
+    public uint len { get { Chk(); return _len; } set { ChkW(); _len = value; } }
     /// <summary>filename, if any</summary>
-    public KName? name { get { Chk(); return _name; } set { Chk(); _name = value; } }
+    public KName? name { get { Chk(); return _name; } set { ChkW(); _name = value; } }
 
     public (int wd, uint mask, uint cookie, uint len, string? name) Peek => (_wd, _mask, _cookie, _len, _name?.IsFreed == false ? _name.Name : null);
 }
@@ -120,7 +120,7 @@ public sealed class InotifyUserWatch : KObject
     }
 
     /// <summary>associated device</summary>
-    public InotifyDevice dev { get { Chk(); return _dev!; } set { Chk(); _dev = value; } }
+    public InotifyDevice dev { get { Chk(); return _dev!; } set { ChkW(); _dev = value; } }
 }
 
 /// <summary>One event as read(2) returns it.</summary>

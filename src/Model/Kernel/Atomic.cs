@@ -14,6 +14,15 @@ public sealed class Atomic
     private readonly string _field;
     private int _v;
     private bool _hitZero;
+    /// <summary>KCSAN: what the operations on this counter released (each is acquire + release, as the brief of issue 13 treats atomic_t).</summary>
+    private int[] _kcsanClock = Array.Empty<int>();
+
+    /// <summary>The counter is a synchronisation object for the data-race detector, and never a plain access.</summary>
+    private void Sync(Kernel k, bool acquire, bool release)
+    {
+        _container.ChkAlive(_field);
+        if (k.Kcsan is { Active: true } kc) kc.Atomic(ref _kcsanClock, acquire, release);
+    }
 
     public bool IsRefcount { get; }
     /// <summary>
@@ -39,13 +48,13 @@ public sealed class Atomic
     {
         var k = _container.K;
         k.Point();
-        _container.Chk(_field);
+        Sync(k, acquire: true, release: false);
         return _v;
     }
 
     public void atomic_set(int v)
     {
-        _container.Chk(_field);
+        Sync(_container.K, acquire: false, release: true);
         _v = v;
         _hitZero = false;
     }
@@ -54,7 +63,7 @@ public sealed class Atomic
     {
         var k = _container.K;
         k.Point();
-        _container.Chk(_field);
+        Sync(k, acquire: true, release: true);
         if (IsRefcount && !Revivable && _hitZero && _v == 0) AdditionOnZero();
         _v++;
         if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
@@ -69,7 +78,7 @@ public sealed class Atomic
     {
         var k = _container.K;
         if (point) k.Point();
-        _container.Chk(_field);
+        Sync(k, acquire: true, release: true);
         if (_v == 0) return false;
         _v++;
         if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
@@ -91,7 +100,7 @@ public sealed class Atomic
     {
         var k = _container.K;
         k.Point();
-        _container.Chk(_field);
+        Sync(k, acquire: true, release: true);
         _v--;
         if (IsRefcount && k.Tracing) k.Trace(TraceKind.Put, $"{Name} -> {_v}");
         if (IsRefcount && _v < 0) Underflow();

@@ -33,7 +33,7 @@ public sealed class Idr
         if (gfp != Gfp.GFP_ATOMIC) k.might_sleep($"idr_pre_get({gfp})");
         if (gfp == Gfp.GFP_KERNEL) k.Lockdep.fs_reclaim_might_enter();
         k.Point();
-        _container.Chk(_field);
+        _container.ChkAlive(_field); // fills the free list under the idr's own idp->lock: no plain access (KCSAN)
         if (k.FaultInjection && k.ChooseFault("idr_pre_get")) return 0;
         _prealloc = 1;
         return 1;
@@ -44,7 +44,7 @@ public sealed class Idr
     {
         var k = _container.K;
         k.FinePoint();
-        _container.Chk(_field);
+        _container.ChkOp(_field, true, "idr_get_new_above");
         id = -1;
         if (_prealloc == 0) return -Errno.EAGAIN;
         int cand = starting_id;
@@ -65,7 +65,7 @@ public sealed class Idr
     {
         var k = _container.K;
         k.FinePoint();
-        _container.Chk(_field);
+        _container.ChkOp(_field, false, "idr_find");
         return _ids.TryGetValue(id, out var p) ? p : null;
     }
 
@@ -73,7 +73,7 @@ public sealed class Idr
     {
         var k = _container.K;
         k.FinePoint();
-        _container.Chk(_field);
+        _container.ChkOp(_field, true, "idr_remove");
         if (!_ids.Remove(id))
         {
             var t = k.current;
@@ -85,7 +85,7 @@ public sealed class Idr
 
     public void idr_destroy()
     {
-        _container.Chk(_field);
+        _container.ChkOp(_field, true, "idr_destroy");
         _prealloc = 0;
     }
 }

@@ -23,11 +23,44 @@ public abstract class KObject
     /// <summary>Called when the slab allocation is attached; embedded objects share it.</summary>
     protected internal virtual void OnAllocated(Allocation a) => Alloc = a;
 
+    /// <summary>The data-race detector's shadow of this object's fields (<see cref="Kernel.Kcsan"/>).</summary>
+    internal Kcsan.Cell? KcsanShadow;
+    /// <summary>KCSAN: what publishing this object released (<see cref="Kcsan.Publish"/>).</summary>
+    internal int[] KcsanPublished = Array.Empty<int>();
+
+    /// <summary>A checked read of <paramref name="field"/>: KASAN (use-after-free) and KCSAN (data race).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected internal void Chk([CallerMemberName] string field = "")
     {
         var a = Alloc;
         if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+        if (K.Kcsan is { Active: true } kc) kc.OnAccess(this, field, false, "");
+    }
+
+    /// <summary>A checked write of <paramref name="field"/> (a setter): KASAN and KCSAN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected internal void ChkW([CallerMemberName] string field = "")
+    {
+        var a = Alloc;
+        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+        if (K.Kcsan is { Active: true } kc) kc.OnAccess(this, field, true, "");
+    }
+
+    /// <summary>KASAN only: an access the data-race detector does not check (it is synchronised some other way).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ChkAlive(string field)
+    {
+        var a = Alloc;
+        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+    }
+
+    /// <summary>A checked access by a data-structure operation (list_head, idr), named in a race report.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ChkOp(string field, bool write, string op)
+    {
+        var a = Alloc;
+        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+        if (K.Kcsan is { Active: true } kc) kc.OnAccess(this, field, write, op);
     }
 
     public bool IsFreed => Alloc is { Freed: true };

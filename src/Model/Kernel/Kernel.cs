@@ -25,6 +25,26 @@ public sealed class Kernel
     public bool Tracing { get; set; }
     public Slab Slab { get; }
     public Lockdep Lockdep { get; }
+    /// <summary>The data-race detector (<see cref="Kernel.Kcsan"/>), or null when off.</summary>
+    public Kcsan? Kcsan { get; private set; }
+    /// <summary>Turns the data-race detector on or off (checked in controlled runs only: sequential runs cannot race).</summary>
+    public bool KcsanEnabled
+    {
+        get => Kcsan != null;
+        set => Kcsan = value && Mode == SchedMode.Controlled ? Kcsan ?? new Kcsan(this) : null;
+    }
+
+    /// <summary>
+    /// data_race() / READ_ONCE(): the accesses inside the scope are intentionally lockless (the kernel says so where
+    /// it is used) and the data-race detector does not check them: <c>using (K.data_race()) ...</c>.
+    /// </summary>
+    public DataRaceScope data_race() => new(Kcsan);
+
+    /// <summary>data_race(expr): evaluates <paramref name="expr"/> (a static lambda: no allocation) unchecked by the data-race detector.</summary>
+    public T data_race<TArg, T>(TArg arg, Func<TArg, T> expr)
+    {
+        using (data_race()) return expr(arg);
+    }
     public StaticObject Globals { get; }
     public ListHead LIST_POISON1 { get; }
     public ListHead LIST_POISON2 { get; }
@@ -86,6 +106,7 @@ public sealed class Kernel
         if (Sched is { } sched && Mode == SchedMode.Controlled)
         {
             int me = sched.Register(t);
+            Kcsan?.Fork(current, t); // thread start: the child runs after its parent's past
             return System.Threading.Tasks.Task.Run(() =>
             {
                 s_current.Value = t;

@@ -31,16 +31,18 @@ public sealed class ListHead
     private ListHead LIST_POISON1 => K.LIST_POISON1;
     private ListHead LIST_POISON2 => K.LIST_POISON2;
 
+    // KASAN and KCSAN: reading next/prev (list_empty, a walk, the checks of list_add/list_del) reads the list_head,
+    // setting them (list_add, list_del, INIT_LIST_HEAD) writes it
     internal ListHead next
     {
-        get { Container?.Chk(Field); return _next; }
-        set { Container?.Chk(Field); _next = value; }
+        get { Container?.ChkOp(Field, false, "list_head"); return _next; }
+        set { Container?.ChkOp(Field, true, "list_head"); _next = value; }
     }
 
     internal ListHead prev
     {
-        get { Container?.Chk(Field); return _prev; }
-        set { Container?.Chk(Field); _prev = value; }
+        get { Container?.ChkOp(Field, false, "list_head"); return _prev; }
+        set { Container?.ChkOp(Field, true, "list_head"); _prev = value; }
     }
 
     public bool IsPoisoned => Container != null && (_next == LIST_POISON1 || _prev == LIST_POISON2);

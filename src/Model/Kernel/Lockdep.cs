@@ -227,6 +227,7 @@ public sealed class Lockdep
             if (ReferenceEquals(held[i].Lock, l))
             {
                 held.RemoveAt(i);
+                _k.Kcsan?.LockReleased(t, l); // KCSAN: release -> the next acquire of this lock
                 return;
             }
         }

@@ -83,6 +83,7 @@ public sealed class Mutex : ILockInstance
     internal static void Held(Kernel k, TaskStruct t, ILockInstance l, int subclass, string how)
     {
         t.HeldLocks.Add(new HeldLock(l, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), subclass));
+        k.Kcsan?.LockAcquired(t, l, read: how == " (read)"); // KCSAN: acquire what the last release of this lock left
         k.Sched?.Coverage?.Acquired(t, l.Class);
         if (k.Tracing) k.Trace(TraceKind.Lock, l.Name + how);
     }

@@ -26,6 +26,8 @@ public enum BugClass
     HungTask,
     /// <summary>A locking contract of the seed's comments broken where it applies (lockdep_assert_held, might_sleep, the kernel API rules).</summary>
     LockContract,
+    /// <summary>Two accesses to one field by different tasks, at least one a write, unordered by happens-before (KCSAN).</summary>
+    DataRace,
 }
 
 public static class BugClassNames
@@ -51,6 +53,7 @@ public static class BugClassNames
         BugClass.KernelWarning => "kernel-warning",
         BugClass.HungTask => "hung-task",
         BugClass.LockContract => "lock-contract",
+        BugClass.DataRace => "data-race",
         _ => c.ToString(),
     };
 

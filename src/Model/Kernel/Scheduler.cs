@@ -202,6 +202,7 @@ public sealed class Scheduler
             {
                 if (!o.Done) ReportHang(t);
             }
+            _k.Kcsan?.JoinAll(); // join: the main operation goes on after everything the threads did
             _turn = -1;
             return;
         }

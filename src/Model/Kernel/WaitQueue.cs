@@ -22,7 +22,7 @@ public sealed class WaitQueueHead
 
     public void prepare_to_wait(int state)
     {
-        _container.Chk(_field);
+        _container.ChkAlive(_field); // the wait queue's own lock (q->lock) protects it: no plain access
         var t = _container.K.current;
         if (!_waiters.Contains(t)) _waiters.Add(t);
         t.State = state;
@@ -49,9 +49,14 @@ public sealed class WaitQueueHead
     /// <summary>wake_up_interruptible(): wakes every waiter (autoremove semantics).</summary>
     public void wake_up_interruptible()
     {
-        _container.Chk(_field);
+        _container.ChkAlive(_field); // q->lock
         _container.K.Point();
-        foreach (var w in _waiters) w.State = TaskStruct.TASK_RUNNING;
+        var kc = _container.K.Kcsan is { Active: true } c ? c : null;
+        foreach (var w in _waiters)
+        {
+            w.State = TaskStruct.TASK_RUNNING;
+            kc?.WakeUp(w); // the woken task's return from schedule() is ordered after the waker's past
+        }
         _waiters.Clear();
     }
 }

@@ -139,7 +139,7 @@ public sealed partial class Vfs
     private void follow_mount(ref Nameidata nd)
     {
         bool hopped = false;
-        while (nd.dentry.d_mounted > 0)
+        while (nd.dentry.d_mountpoint())
         {
             // lookup_mnt(): find and pin the child mount under vfsmount_lock
             vfsmount_lock.spin_lock();

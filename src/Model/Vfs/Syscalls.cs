@@ -91,6 +91,7 @@ public sealed partial class Vfs
         var p = CurrentProcess;
         _reserved.Remove((p, fd));
         p.Fds[fd] = file;
+        K.Kcsan?.Publish(file); // rcu_assign_pointer(fdt->fd[fd], file) under files->file_lock: a release
     }
 
     /// <summary>get_empty_filp(): a new struct file with f_count 1.</summary>
@@ -120,6 +121,7 @@ public sealed partial class Vfs
         if (fd < 0 || fd >= p.Fds.Count) return null;
         var f = p.Fds[fd];
         if (f is null) return null;
+        K.Kcsan?.Subscribe(f); // fcheck_files: rcu_dereference(fdt->fd[fd]), an acquire
         if (!f.f_count.atomic_inc_not_zero(point: false)) return null;
         return f;
     }
@@ -259,6 +261,7 @@ public sealed partial class Vfs
         K.Point();
         if (fd < 0 || fd >= p.Fds.Count || p.Fds[fd] is null) return -Errno.EBADF;
         var f = p.Fds[fd]!;
+        K.Kcsan?.Subscribe(f); // under files->file_lock: ordered after fd_install
         p.Fds[fd] = null;
         fput(f);
         return 0;
@@ -398,7 +401,7 @@ public sealed partial class Vfs
         if (err != 0) return err;
         var inode = dentry.d_inode!;
         if (inode.IsDir) return -Errno.EISDIR;
-        if (dentry.d_mounted > 0) return -Errno.EBUSY;
+        if (dentry.d_mountpoint()) return -Errno.EBUSY;
         inode.i_mutex.mutex_lock_nested(2);
         inode.i_nlink--;
         inode.i_mutex.mutex_unlock();
@@ -413,7 +416,7 @@ public sealed partial class Vfs
         if (err != 0) return err;
         var inode = dentry.d_inode!;
         if (!inode.IsDir) return -Errno.ENOTDIR;
-        if (dentry.IsRoot || dentry.d_mounted > 0) return -Errno.EBUSY;
+        if (dentry.IsRoot || dentry.d_mountpoint()) return -Errno.EBUSY;
         inode.i_mutex.mutex_lock_nested(2);
         foreach (var c in dentry.d_subdirs)
         {
@@ -516,7 +519,7 @@ public sealed partial class Vfs
             }
         }
         // vfs_rename_dir / vfs_rename_other: "if (d_mountpoint(old_dentry)||d_mountpoint(new_dentry)) error = -EBUSY;"
-        if (new_dentry.d_mounted > 0 || old_dentry.d_mounted > 0) return -Errno.EBUSY;
+        if (new_dentry.d_mountpoint() || old_dentry.d_mountpoint()) return -Errno.EBUSY;
         string old_name = old_dentry.d_name; // fsnotify_oldname_init
         if (target != null)
         {
@@ -562,7 +565,7 @@ public sealed partial class Vfs
         if (K.current.Uid != 0) return -Errno.EPERM;
         int err = __user_walk(path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, out var nd);
         if (err != 0) return err;
-        if (nd.dentry.d_mounted > 0) { path_release(ref nd); return -Errno.EBUSY; }
+        if (nd.dentry.d_mountpoint()) { path_release(ref nd); return -Errno.EBUSY; }
         var sb = alloc_super("simplefs");
         var root = d_alloc_root(sb, Mode.S_IFDIR | 0x1ff, 0);
         var mnt = K.Slab.alloc_nofail("mnt_cache", () => new Vfsmount(K, sb, root, nd.mnt, nd.dentry, path));

@@ -33,11 +33,11 @@ public sealed class SuperBlock : KObject
     }
 
     /// <summary>sb->s_count: passive references (protected by sb_lock).</summary>
-    public int s_count { get { Chk(); return _s_count; } set { Chk(); _s_count = value; } }
+    public int s_count { get { Chk(); return _s_count; } set { ChkW(); _s_count = value; } }
 
     public string s_id { get { Chk(); return _s_id; } }
-    public int s_flags { get { Chk(); return _s_flags; } set { Chk(); _s_flags = value; } }
-    public Dentry? s_root { get { Chk(); return _s_root; } set { Chk(); _s_root = value; } }
+    public int s_flags { get { Chk(); return _s_flags; } set { ChkW(); _s_flags = value; } }
+    public Dentry? s_root { get { Chk(); return _s_root; } set { ChkW(); _s_root = value; } }
 }
 
 /// <summary>include/linux/stat.h: file types and permission bits (defined once; scenarios, scripts and tests use these).</summary>
@@ -102,18 +102,18 @@ public sealed class Inode : KObject
     }
 
     public long i_ino { get { Chk(); return _ino; } }
-    public int i_nlink { get { Chk(); return _i_nlink; } set { Chk(); _i_nlink = value; } }
-    public int i_mode { get { Chk(); return _i_mode; } set { Chk(); _i_mode = value; } }
-    public int i_uid { get { Chk(); return _i_uid; } set { Chk(); _i_uid = value; } }
-    public int i_gid { get { Chk(); return _i_gid; } set { Chk(); _i_gid = value; } }
-    public int i_state { get { Chk(); return _i_state; } set { Chk(); _i_state = value; } }
+    public int i_nlink { get { Chk(); return _i_nlink; } set { ChkW(); _i_nlink = value; } }
+    public int i_mode { get { Chk(); return _i_mode; } set { ChkW(); _i_mode = value; } }
+    public int i_uid { get { Chk(); return _i_uid; } set { ChkW(); _i_uid = value; } }
+    public int i_gid { get { Chk(); return _i_gid; } set { ChkW(); _i_gid = value; } }
+    public int i_state { get { Chk(); return _i_state; } set { ChkW(); _i_state = value; } }
     public SortedDictionary<string, int> Xattrs { get { Chk(); return _xattrs; } }
     /// <summary>S_DEAD (2.6.17 i_flags): the directory was removed; readdir returns -ENOENT.</summary>
     public bool IsDeadDir { get; set; }
     public SuperBlock i_sb { get { Chk(); return _i_sb; } }
-    public string? i_link { get { Chk(); return _symlink; } set { Chk(); _symlink = value; } }
-    public long i_size { get { Chk(); return _i_size; } set { Chk(); _i_size = value; } }
-    public Dentry? i_dentry { get { Chk(); return _alias; } set { Chk(); _alias = value; } }
+    public string? i_link { get { Chk(); return _symlink; } set { ChkW(); _symlink = value; } }
+    public long i_size { get { Chk(); return _i_size; } set { ChkW(); _i_size = value; } }
+    public Dentry? i_dentry { get { Chk(); return _alias; } set { ChkW(); _alias = value; } }
 
     public bool IsDir => Mode.S_ISDIR(i_mode);
     public override string ToString() => $"inode #{_ino}";
@@ -145,12 +145,19 @@ public sealed class Dentry : KObject
         d_lock = new Spinlock(this, "d_lock", dLock);
     }
 
-    public string d_name { get { Chk(); return _d_name; } set { Chk(); _d_name = value; } }
-    public Dentry d_parent { get { Chk(); return _d_parent; } set { Chk(); _d_parent = value; } }
-    public Inode? d_inode { get { Chk(); return _d_inode; } set { Chk(); _d_inode = value; } }
-    public int d_flags { get { Chk(); return _d_flags; } set { Chk(); _d_flags = value; } }
-    public bool d_hashed { get { Chk(); return _hashed; } set { Chk(); _hashed = value; } }
-    public int d_mounted { get { Chk(); return _d_mounted; } set { Chk(); _d_mounted = value; } }
+    public string d_name { get { Chk(); return _d_name; } set { ChkW(); _d_name = value; } }
+    public Dentry d_parent { get { Chk(); return _d_parent; } set { ChkW(); _d_parent = value; } }
+    public Inode? d_inode { get { Chk(); return _d_inode; } set { ChkW(); _d_inode = value; } }
+    public int d_flags { get { Chk(); return _d_flags; } set { ChkW(); _d_flags = value; } }
+    public bool d_hashed { get { Chk(); return _hashed; } set { ChkW(); _hashed = value; } }
+    public int d_mounted { get { Chk(); return _d_mounted; } set { ChkW(); _d_mounted = value; } }
+    /// <summary>
+    /// d_mountpoint() (include/linux/dcache.h 2.6.17: <c>return dentry->d_mounted;</c>): read without vfsmount_lock
+    /// by the path walk (__follow_mount, which lookup_mnt() then rechecks under vfsmount_lock) and by the EBUSY
+    /// checks of unlink / rmdir / rename / mount (the kernel holds namespace_sem against mount and umount there, which
+    /// the model does not have). An intentional lockless read: annotated for the data-race detector.
+    /// </summary>
+    public bool d_mountpoint() => K.data_race(this, static d => d.d_mounted) > 0;
     public List<Dentry> d_subdirs { get { Chk(); return _d_subdirs; } }
     public bool IsRoot => ReferenceEquals(_d_parent, this);
 
@@ -250,14 +257,14 @@ public sealed class File : KObject
         f_count = new Atomic(this, "f_count", refcount: true);
     }
 
-    public FileOperations f_op { get { Chk(); return _f_op; } set { Chk(); _f_op = value; } }
-    public object? private_data { get { Chk(); return _private_data; } set { Chk(); _private_data = value; } }
-    public Dentry? f_dentry { get { Chk(); return _f_dentry; } set { Chk(); _f_dentry = value; } }
-    public Vfsmount? f_vfsmnt { get { Chk(); return _f_vfsmnt; } set { Chk(); _f_vfsmnt = value; } }
-    public int f_mode { get { Chk(); return _f_mode; } set { Chk(); _f_mode = value; } }
-    public int f_flags { get { Chk(); return _f_flags; } set { Chk(); _f_flags = value; } }
+    public FileOperations f_op { get { Chk(); return _f_op; } set { ChkW(); _f_op = value; } }
+    public object? private_data { get { Chk(); return _private_data; } set { ChkW(); _private_data = value; } }
+    public Dentry? f_dentry { get { Chk(); return _f_dentry; } set { ChkW(); _f_dentry = value; } }
+    public Vfsmount? f_vfsmnt { get { Chk(); return _f_vfsmnt; } set { ChkW(); _f_vfsmnt = value; } }
+    public int f_mode { get { Chk(); return _f_mode; } set { ChkW(); _f_mode = value; } }
+    public int f_flags { get { Chk(); return _f_flags; } set { ChkW(); _f_flags = value; } }
     /// <summary>file->f_pos: the offset read, write, lseek and getdents use.</summary>
-    public long f_pos { get { Chk(); return _f_pos; } set { Chk(); _f_pos = value; } }
+    public long f_pos { get { Chk(); return _f_pos; } set { ChkW(); _f_pos = value; } }
 }
 
 /// <summary>A process: credentials and the fd table (files_struct), shared by its threads.</summary>
