@@ -206,6 +206,8 @@ public class MemoryBranchTests
                         Assert.False(o.Count.atomic_inc_not_zero());
                         o.Count.atomic_set(1);
                         get(o.Count);
+                        o.Count.atomic_set(0);      // re-initialised to 0 after it died: a fresh count
+                        get(o.Count);
                     });
                 },
                 "refcount_t: addition on 0; use-after-free.");
