@@ -107,7 +107,14 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
         public required SysCall Call;
         public long B, E = long.MaxValue;
         public int SampleAtEntry;
+        /// <summary>The device the call worked on, when certain (null: not judged).</summary>
+        public InotifyDevice? Dev;
     }
+
+    /// <summary>Per task, the device its last successful read worked on (told by inotify_read before it returns).</summary>
+    private readonly Dictionary<TaskStruct, InotifyDevice> _lastRead = new(ReferenceEqualityComparer.Instance);
+
+    public override void EventsRead(InotifyDevice dev, byte[] data) => _lastRead[K.current] = dev;
 
     private readonly List<DevLog> _devs = new();
     private readonly Dictionary<InotifyDevice, DevLog> _byDev = new(ReferenceEqualityComparer.Instance);
@@ -149,7 +156,14 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
             var inner = ih.callback;
             ih.callback = new Recorder(this, log, PlantConsumerFault?.Invoke(dev, inner) ?? inner);
         }
-        if (c.Kind == CallKind.Read && c.Dev is { } rd && _byDev.TryGetValue(rd, out var rl))
+        // the device the call worked on: a concurrent close (and an init reusing the fd number)
+        // may have changed what the fd names between entry and return; a successful read tells
+        // its device (EventsRead), otherwise the call is judged only if the fd still names the
+        // device it named at entry
+        r.Dev = c.Kind == CallKind.Init ? c.Dev
+            : c.Kind == CallKind.Read && c.Ret > 0 && _lastRead.Remove(c.Task, out var readDev) ? readDev
+            : ReferenceEquals(M.PeekInotifyDev(c.Fd), c.Dev) ? c.Dev : null;
+        if (c.Kind == CallKind.Read && r.Dev is { } rd && _byDev.TryGetValue(rd, out var rl))
             rl.Steps.Add(new ReadStep
             {
                 Thread = c.Task.Name, B = r.B, E = r.E, Count = c.Count, Ret = c.Ret,
@@ -217,7 +231,7 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
 
     /// <summary>A successful add_watch that returned a wd its device had not returned before (a new watch, not an update).</summary>
     private bool NewWd(CallRec r) =>
-        !_calls.Any(o => o != r && o.Call.Kind == CallKind.AddWatch && o.Call.Dev == r.Call.Dev && o.Call.Ret == r.Call.Ret && o.E < r.B);
+        !_calls.Any(o => o != r && o.Call.Kind == CallKind.AddWatch && o.Dev == r.Dev && o.Call.Ret == r.Call.Ret && o.E < r.B);
 
     // ---------------------------------------------------------------- rm_watch
 
@@ -226,16 +240,16 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
         foreach (var r in _calls)
         {
             var c = r.Call;
-            if (c.Kind != CallKind.RmWatch || c.Dev is null) continue;
-            var adds = _calls.Where(o => o.Call.Kind == CallKind.AddWatch && o.Call.Dev == c.Dev && o.Call.Ret == c.Wd).ToList();
+            if (c.Kind != CallKind.RmWatch || r.Dev is not { } dev) continue;
+            var adds = _calls.Where(o => o.Call.Kind == CallKind.AddWatch && o.Dev == dev && o.Call.Ret == c.Wd).ToList();
             if (c.Ret == 0 && !adds.Any(a => a.B < r.E))
                 RmBug(r, $"inotify_rm_watch({c.Fd}, {c.Wd}) returned 0, but the device never returned wd {c.Wd}", adds);
             if (c.Ret != -Errno.EINVAL) continue;
             if (!adds.Any(a => a.E < r.B)) continue; // not known to be installed when the call began
             if (adds.Any(a => (a.Call.Mask & IN_ONESHOT) != 0)) continue;
-            bool ignoredBegan = _byDev.TryGetValue(c.Dev, out var log) &&
+            bool ignoredBegan = _byDev.TryGetValue(dev, out var log) &&
                                 log.Steps.OfType<Delivery>().Any(d => d.Wd == c.Wd && (d.Mask & IN_IGNORED) != 0 && d.B < r.E);
-            bool otherRm = _calls.Any(o => o != r && o.Call.Kind == CallKind.RmWatch && o.Call.Dev == c.Dev && o.Call.Wd == c.Wd && o.Call.Ret == 0 && o.B < r.E);
+            bool otherRm = _calls.Any(o => o != r && o.Call.Kind == CallKind.RmWatch && o.Dev == dev && o.Call.Wd == c.Wd && o.Call.Ret == 0 && o.B < r.E);
             if (ignoredBegan || otherRm) continue;
             RmBug(r, $"inotify_rm_watch({c.Fd}, {c.Wd}) returned -EINVAL while wd {c.Wd} was installed", adds);
         }
@@ -359,7 +373,8 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
                 return null;
             case ReadStep r:
             {
-                if (r.Ret == -Errno.EINTR) return null;
+                // an error other than EAGAIN (EINTR, EBADF from a racing close, EFAULT) reads nothing
+                if (r.Ret < 0 && r.Ret != -QueueRules.EAGAIN) return null;
                 var want = new List<Ev>();
                 long ret = QueueRules.Read(q, r.Count, want);
                 if (ret == r.Ret && Same(want, r.Got)) return null;
