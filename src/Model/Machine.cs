@@ -28,7 +28,8 @@ public sealed class MachineOptions
 /// core and user layers, optionally the audit-like module, and processes. Scenarios drive it
 /// through its syscall methods; <see cref="Teardown"/> closes every fd, unmounts everything
 /// and runs kmemleak. The oracles (src/Model/Oracles/: accounting, structure, handle refcounts,
-/// inotify(7) IN_IGNORED rules, limits) sit beside it: the machine notifies them of what user
+/// inotify(7) IN_IGNORED rules, limits, and what user space saw against the reference
+/// specification of src/Model/Spec/) sit beside it: the machine notifies them of what user
 /// space saw and asks them to check the quiescent state (<see cref="CheckQuiescent"/>), each fd
 /// once drained and each user once its fds are closed.
 /// </summary>

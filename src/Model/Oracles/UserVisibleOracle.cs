@@ -46,7 +46,8 @@ namespace InotifySim.Model.Oracles;
 ///
 /// The check runs last (<see cref="CheckFinal"/>, after kmemleak), so every other detector
 /// reports a schedule first. Under fault injection a device that dropped an event (the seed
-/// drops it silently on ENOMEM) is not judged, nor is ENOSPC (idr_pre_get failure).
+/// drops it silently on ENOMEM) is not judged, nor is an ENOSPC (idr_pre_get failure) from a
+/// call made while allocations could fail.
 /// </summary>
 public sealed class UserVisibleOracle(Machine m) : Oracle(m)
 {
@@ -107,6 +108,8 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
         public required SysCall Call;
         public long B, E = long.MaxValue;
         public int SampleAtEntry;
+        /// <summary>Fault injection was on: an allocation or idr_pre_get may fail (ENOMEM, and ENOSPC from inotify_handle_get_wd).</summary>
+        public bool Faultable;
         /// <summary>The device the call worked on, when certain (null: not judged).</summary>
         public InotifyDevice? Dev;
     }
@@ -137,7 +140,7 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
 
     public override void CallEntered(SysCall c)
     {
-        var r = new CallRec { Call = c, B = Tick() };
+        var r = new CallRec { Call = c, B = Tick(), Faultable = K.FaultInjection };
         if (c.User is { } u)
             r.SampleAtEntry = c.Kind == CallKind.Init ? u.inotify_devs.Peek : u.inotify_watches.Peek;
         _open[c] = r;
@@ -198,13 +201,12 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
 
     private void CheckLimits()
     {
-        if (M.Options.FaultInjection) return;
         foreach (var r in _calls)
         {
             var c = r.Call;
             if (c.User is null) continue;
             bool init = c.Kind == CallKind.Init && c.Ret == -Errno.EMFILE;
-            bool add = c.Kind == CallKind.AddWatch && c.Ret == -Errno.ENOSPC;
+            bool add = c.Kind == CallKind.AddWatch && c.Ret == -Errno.ENOSPC && !r.Faultable;
             if (!init && !add) continue;
             int max = init ? M.Options.MaxUserInstances : M.Options.MaxUserWatches;
             // the most the user could have held during the call: its count at entry plus every
@@ -242,7 +244,9 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
             var c = r.Call;
             if (c.Kind != CallKind.RmWatch || r.Dev is not { } dev) continue;
             var adds = _calls.Where(o => o.Call.Kind == CallKind.AddWatch && o.Dev == dev && o.Call.Ret == c.Wd).ToList();
-            if (c.Ret == 0 && !adds.Any(a => a.B < r.E))
+            // an add whose device is uncertain (its fd changed during the call) may have made the wd
+            bool uncertainAdd = _calls.Any(o => o.Call.Kind == CallKind.AddWatch && o.Dev is null && o.Call.Ret == c.Wd && o.B < r.E);
+            if (c.Ret == 0 && !uncertainAdd && !adds.Any(a => a.B < r.E))
                 RmBug(r, $"inotify_rm_watch({c.Fd}, {c.Wd}) returned 0, but the device never returned wd {c.Wd}", adds);
             if (c.Ret != -Errno.EINVAL) continue;
             if (!adds.Any(a => a.E < r.B)) continue; // not known to be installed when the call began
@@ -258,8 +262,10 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
     private void RmBug(CallRec r, string what, List<CallRec> adds)
     {
         var c = r.Call;
+        var onDev = _calls.Where(o => o.Dev == r.Dev && o.Call.Kind != CallKind.Read).Select(o => $"{o.Call.Kind} by {o.Call.Task.Name} [{o.B}, {o.E}] fd {o.Call.Fd} = {Errno.Ret(o.Call.Ret)}");
         string body = $"{what} (call by {c.Task.Name} [{r.B}, {r.E}]).\nadd_watch calls that returned wd {c.Wd}: " +
                       (adds.Count == 0 ? "none" : string.Join("; ", adds.Select(a => $"{a.Call.Task.Name} [{a.B}, {a.E}] {a.Call.Path}"))) +
+                      "\ncalls on the device: " + string.Join("; ", onDev) +
                       "\nno IN_IGNORED for it began, it was not IN_ONESHOT, and no other inotify_rm_watch of it succeeded: no order explains the return value.\n";
         K.Bug(BugClass.SpecViolation, "inotify(7): " + what, new[] { "sys_inotify_rm_watch", "inotify_rm_wd" },
             new[] { c.Task.Name }, new[] { $"wd {c.Wd}" }, body);
