@@ -117,7 +117,25 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
     /// <summary>Per task, the device its last successful read worked on (told by inotify_read before it returns).</summary>
     private readonly Dictionary<TaskStruct, InotifyDevice> _lastRead = new(ReferenceEqualityComparer.Instance);
 
-    public override void EventsRead(InotifyDevice dev, byte[] data) => _lastRead[K.current] = dev;
+    public override void EventsRead(InotifyDevice dev, byte[] data)
+    {
+        var t = K.current;
+        if (_open.Values.Any(r => r.Call.Kind == CallKind.Read && r.Call.Task == t))
+        {
+            _lastRead[t] = dev;
+            return;
+        }
+        // a read that did not come through the machine's syscall methods (Vfs.sys_read directly, a
+        // sequential test): a step at this point, reading exactly what it returned (its count is
+        // unknown; the events that fit in data.Length are exactly those it returned)
+        if (!_byDev.TryGetValue(dev, out var log)) return;
+        long at = Tick();
+        log.Steps.Add(new ReadStep
+        {
+            Thread = t.Name, B = at, E = at, Count = data.Length, Ret = data.Length,
+            Got = InotifyEventRecord.Parse(data).Select(e => new Ev(e.Wd, e.Mask, e.Cookie, e.Len, e.Name)).ToList(),
+        });
+    }
 
     private readonly List<DevLog> _devs = new();
     private readonly Dictionary<InotifyDevice, DevLog> _byDev = new(ReferenceEqualityComparer.Instance);
@@ -242,7 +260,7 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
         foreach (var r in _calls)
         {
             var c = r.Call;
-            if (c.Kind != CallKind.RmWatch || r.Dev is not { } dev) continue;
+            if (c.Kind != CallKind.RmWatch || r.Dev is not { } dev || c.Wd < 0) continue; // a negative wd is never a watch's (a failed add's errno)
             var adds = _calls.Where(o => o.Call.Kind == CallKind.AddWatch && o.Dev == dev && o.Call.Ret == c.Wd).ToList();
             // an add whose device is uncertain (its fd changed during the call) may have made the wd
             bool uncertainAdd = _calls.Any(o => o.Call.Kind == CallKind.AddWatch && o.Dev is null && o.Call.Ret == c.Wd && o.B < r.E);
