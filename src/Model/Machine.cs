@@ -25,6 +25,8 @@ public sealed class MachineOptions
     /// class (see the detector's report in the races branch); `fixed` verifies clean at k = 1 with it on.
     /// </summary>
     public bool Kcsan { get; set; }
+    /// <summary>Test only: runs at the end of the machine's construction (after boot), e.g. to plant a fault (tests/Concurrency/Oracles).</summary>
+    public Action<Machine>? AfterBoot { get; set; }
 }
 
 /// <summary>
@@ -32,7 +34,8 @@ public sealed class MachineOptions
 /// core and user layers, optionally the audit-like module, and processes. Scenarios drive it
 /// through its syscall methods; <see cref="Teardown"/> closes every fd, unmounts everything
 /// and runs kmemleak. The oracles (src/Model/Oracles/: accounting, structure, handle refcounts,
-/// inotify(7) IN_IGNORED rules, limits) sit beside it: the machine notifies them of what user
+/// inotify(7) IN_IGNORED rules, limits, and what user space saw against the reference
+/// specification of src/Model/Spec/) sit beside it: the machine notifies them of what user
 /// space saw and asks them to check the quiescent state (<see cref="CheckQuiescent"/>), each fd
 /// once drained and each user once its fds are closed.
 /// </summary>
@@ -79,8 +82,9 @@ public sealed class Machine : IInotifyObserver
         Oracles = new Oracle[]
         {
             new AccountingOracle(this), new LimitsOracle(this), new StructureOracle(this),
-            new HandleRefcountOracle(this), new IgnoredOracle(this),
+            new HandleRefcountOracle(this), new IgnoredOracle(this), new UserVisibleOracle(this),
         }.Where(o => (options.Oracles & o.Kind) != 0).ToList();
+        options.AfterBoot?.Invoke(this);
     }
 
     /// <summary>A new process (its first thread is returned) with its own fd table and user.</summary>
@@ -119,19 +123,47 @@ public sealed class Machine : IInotifyObserver
 
     // ---------------------------------------------------------------- syscalls (current task)
 
-    public long inotify_init() => User.sys_inotify_init();
-    public long inotify_init_nonblock() => User.sys_inotify_init_nonblock();
+    public long inotify_init() => Call(new SysCall { Kind = CallKind.Init, Task = K.current, User = CurrentUser }, User.sys_inotify_init);
+    public long inotify_init_nonblock() => Call(new SysCall { Kind = CallKind.Init, Task = K.current, User = CurrentUser }, User.sys_inotify_init_nonblock);
 
-    public long inotify_add_watch(int fd, string path, uint mask) => User.sys_inotify_add_watch(fd, path, mask);
+    public long inotify_add_watch(int fd, string path, uint mask) =>
+        Call(new SysCall { Kind = CallKind.AddWatch, Task = K.current, User = CurrentUser, Fd = fd, Path = path, Mask = mask, Dev = PeekInotifyDev(fd) },
+            () => User.sys_inotify_add_watch(fd, path, mask));
 
-    public long inotify_rm_watch(int fd, int wd) => User.sys_inotify_rm_watch(fd, (uint)wd);
+    public long inotify_rm_watch(int fd, int wd) =>
+        Call(new SysCall { Kind = CallKind.RmWatch, Task = K.current, User = CurrentUser, Fd = fd, Wd = wd, Dev = PeekInotifyDev(fd) },
+            () => User.sys_inotify_rm_watch(fd, (uint)wd));
 
     /// <summary>read(2) on an inotify fd, parsed.</summary>
     public long read_events(int fd, int count, out List<InotifyEventRecord> events)
     {
+        var c = new SysCall { Kind = CallKind.Read, Task = K.current, User = CurrentUser, Fd = fd, Count = count, Dev = PeekInotifyDev(fd) };
+        foreach (var o in Oracles) o.CallEntered(c);
         long r = Vfs.sys_read(fd, count, out var data);
         events = r > 0 ? InotifyEventRecord.Parse(data) : new List<InotifyEventRecord>();
+        c.Ret = r;
+        c.Events = events;
+        foreach (var o in Oracles) o.CallReturned(c);
         return r;
+    }
+
+    /// <summary>Runs an inotify syscall, telling the oracles when it is entered and what it returned (UserVisibleOracle).</summary>
+    private long Call(SysCall c, Func<long> body)
+    {
+        foreach (var o in Oracles) o.CallEntered(c);
+        c.Ret = body();
+        if (c.Kind == CallKind.Init && c.Ret >= 0) c.Dev = PeekInotifyDev((int)c.Ret);
+        foreach (var o in Oracles) o.CallReturned(c);
+        return c.Ret;
+    }
+
+    private UserStruct? CurrentUser => (K.current.Process as Process)?.User;
+
+    /// <summary>The inotify device <paramref name="fd"/> of the current process names, read without locks (oracle bookkeeping), or null.</summary>
+    public InotifyDevice? PeekInotifyDev(int fd)
+    {
+        if (K.current.Process is not Process p || fd < 0 || fd >= p.Fds.Count) return null;
+        return p.Fds[fd] is { } f && !f.IsFreed && f.f_op is InotifyUser ? f.private_data as InotifyDevice : null;
     }
 
     void IInotifyObserver.WatchAdded(InotifyDevice dev, int wd, uint mask)
@@ -236,5 +268,6 @@ public sealed class Machine : IInotifyObserver
             As(_mainThreads[pi], () => Vfs.free_uid(p.User));
         }
         K.Slab.kmemleak_scan();
+        foreach (var o in Oracles) o.CheckFinal();
     }
 }

@@ -19,7 +19,12 @@ public enum OracleSet
     Ignored = 1 << 3,
     /// <summary><see cref="LimitsOracle"/>: per-user counts within max_user_watches / max_user_instances.</summary>
     Limits = 1 << 4,
-    All = Accounting | Structure | HandleRefcounts | Ignored | Limits,
+    /// <summary>
+    /// <see cref="UserVisibleOracle"/>: what each reader got and each inotify syscall returned is
+    /// explained by some order of the operations' atomic steps (the reference specification, src/Model/Spec/).
+    /// </summary>
+    UserVisible = 1 << 5,
+    All = Accounting | Structure | HandleRefcounts | Ignored | Limits | UserVisible,
 }
 
 /// <summary>
@@ -42,6 +47,14 @@ public abstract class Oracle
     public virtual void EventsRead(InotifyDevice dev, byte[] data) { }
     public virtual void EventDropped(InotifyDevice dev, uint mask) { }
 
+    /// <summary>An inotify syscall of the machine's syscall methods is entered (<see cref="SysCall.Ret"/> not set yet).</summary>
+    public virtual void CallEntered(SysCall c) { }
+    /// <summary>The syscall <paramref name="c"/> returned <see cref="SysCall.Ret"/>.</summary>
+    public virtual void CallReturned(SysCall c) { }
+
+    /// <summary>The very end of the teardown, after kmemleak: every other check had its say.</summary>
+    public virtual void CheckFinal() { }
+
     /// <summary>No syscall in flight: the state must satisfy the specification.</summary>
     public virtual void CheckQuiescent() { }
 
@@ -53,4 +66,25 @@ public abstract class Oracle
 
     protected void Fail(BugClass cls, string prefix, string what, params string[] fns) =>
         K.Bug(cls, prefix + what, fns, new[] { K.current.Name }, Array.Empty<string>(), what + "\n");
+}
+
+/// <summary>The inotify syscalls the machine reports to the oracles.</summary>
+public enum CallKind { Init, AddWatch, RmWatch, Read }
+
+/// <summary>One inotify syscall as user space made it: its arguments, the device its fd named, and what it returned.</summary>
+public sealed class SysCall
+{
+    public required CallKind Kind { get; init; }
+    public required TaskStruct Task { get; init; }
+    /// <summary>The calling process's user (per-user limits).</summary>
+    public UserStruct? User { get; init; }
+    public int Fd { get; init; } = -1;
+    public string? Path { get; init; }
+    public uint Mask { get; init; }
+    public int Wd { get; init; }
+    public int Count { get; init; }
+    /// <summary>The inotify device the fd named at entry (for init: the new one, set at return).</summary>
+    public InotifyDevice? Dev { get; set; }
+    public long Ret { get; set; }
+    public IReadOnlyList<InotifyEventRecord> Events { get; set; } = Array.Empty<InotifyEventRecord>();
 }

@@ -1,7 +1,6 @@
-using System.Text;
 using static InotifySim.Model.Inotify.IN;
 
-namespace InotifySim.Tests.Property.ModelBased;
+namespace InotifySim.Model.Spec;
 
 /// <summary>An event as user space sees it. In the specification, Cookie is a symbolic id (one per rename).</summary>
 public sealed record Ev(int Wd, uint Mask, uint Cookie, uint Len, string? Name)
@@ -173,21 +172,19 @@ public sealed class InotifySpec
 
     private void Queue(Instance inst, int wd, uint mask, uint cookie, string? name)
     {
-        var q = inst.Queue;
-        if (q.Count > 0)
+        switch (QueueRules.Queue(inst.Queue, _maxQueued, wd, mask, cookie, name))
         {
-            var last = q[^1];
-            if (last.Wd == wd && last.Mask == mask && last.Cookie == cookie && last.Name == name) { Hit("coalesced"); return; }
+            case QueueOutcome.Coalesced: Hit("coalesced"); break;
+            case QueueOutcome.DroppedAfterOverflow: Hit("dropped after overflow"); break;
+            case QueueOutcome.Overflow: Hit("IN_Q_OVERFLOW"); break;
+            default:
+                if (mask == IN_IGNORED) Hit("IN_IGNORED");
+                if ((mask & IN_MOVED_TO) != 0) Hit("IN_MOVED_TO");
+                break;
         }
-        if (q.Count > _maxQueued) { Hit("dropped after overflow"); return; }
-        if (q.Count == _maxQueued) { Hit("IN_Q_OVERFLOW"); q.Add(new Ev(-1, IN_Q_OVERFLOW, 0, 0, null)); return; }
-        if (mask == IN_IGNORED) Hit("IN_IGNORED");
-        if ((mask & IN_MOVED_TO) != 0) Hit("IN_MOVED_TO");
-        q.Add(new Ev(wd, mask, cookie, name is null ? 0u : PaddedLen(name), name));
     }
 
-    /// <summary>inotify(7): len counts the name's bytes and its terminating null, padded; here to a multiple of 16.</summary>
-    public static uint PaddedLen(string name) => (uint)((Encoding.UTF8.GetByteCount(name) + 1 + 15) / 16 * 16);
+    public static uint PaddedLen(string name) => QueueRules.PaddedLen(name);
 
     /// <summary>The inode is gone: IN_DELETE_SELF, then IN_IGNORED for the watches left.</summary>
     private void Dies(Node node)
@@ -360,16 +357,8 @@ public sealed class InotifySpec
     private long DoRead(int fd, int size, List<Ev> events)
     {
         if (!_fds.TryGetValue(fd, out var inst)) return -EBADF;
-        var q = inst.Queue;
-        if (q.Count == 0) return -EAGAIN;
-        long bytes = 0;
-        while (q.Count > 0 && bytes + 16 + q[0].Len <= size)
-        {
-            bytes += 16 + q[0].Len;
-            events.Add(q[0]);
-            q.RemoveAt(0);
-        }
-        Hit(bytes == 0 ? "read: buffer too small" : q.Count > 0 ? "read: partial" : "read: all");
+        long bytes = QueueRules.Read(inst.Queue, size, events);
+        if (bytes != -EAGAIN) Hit(bytes == 0 ? "read: buffer too small" : inst.Queue.Count > 0 ? "read: partial" : "read: all");
         return bytes; // 0 when the first event does not fit (before 2.6.21)
     }
 
