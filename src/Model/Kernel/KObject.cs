@@ -28,12 +28,19 @@ public abstract class KObject
     /// <summary>KCSAN: what publishing this object released (<see cref="Kcsan.Publish"/>).</summary>
     internal int[] KcsanPublished = Array.Empty<int>();
 
+    /// <summary>KASAN: a touch of a freed object is a use-after-free report.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Kasan(string field)
+    {
+        var a = Alloc;
+        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+    }
+
     /// <summary>A checked read of <paramref name="field"/>: KASAN (use-after-free) and KCSAN (data race).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected internal void Chk([CallerMemberName] string field = "")
     {
-        var a = Alloc;
-        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+        Kasan(field);
         if (K.Kcsan is { Active: true } kc) kc.OnAccess(this, field, false, "");
     }
 
@@ -41,8 +48,7 @@ public abstract class KObject
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected internal void ChkW([CallerMemberName] string field = "")
     {
-        var a = Alloc;
-        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+        Kasan(field);
         if (K.Kcsan is { Active: true } kc) kc.OnAccess(this, field, true, "");
     }
 
@@ -50,16 +56,14 @@ public abstract class KObject
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ChkAlive(string field)
     {
-        var a = Alloc;
-        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+        Kasan(field);
     }
 
     /// <summary>A checked access by a data-structure operation (list_head, idr), named in a race report.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ChkOp(string field, bool write, string op)
     {
-        var a = Alloc;
-        if (a != null && a.Freed) K.Slab.UseAfterFree(this, field);
+        Kasan(field);
         if (K.Kcsan is { Active: true } kc) kc.OnAccess(this, field, write, op);
     }
 
