@@ -75,7 +75,8 @@ public static class CliOptions
     public static readonly OptionSpec Json = new("json", "FILE",
         "write a summary: fix set, every option that changes the exploration, per script its content hash, each (scenario, worker) unit, and per bug its class, title, kernel functions, scenario, worker, seed, iteration and trace file");
     public static readonly OptionSpec JUnit = new("junit", "FILE", "write JUnit XML: one test case per scenario, a failure per bug (class, functions, trace, replay command)");
-    public static readonly IReadOnlyList<OptionSpec> Outputs = new[] { Traces, Json, JUnit };
+    public static readonly OptionSpec Coverage = new("coverage", "FILE", "write what the explored schedules reached (JSON; a short text block is printed too): distinct schedules, scheduling points and preemptions by kernel function, lock-class pairs interleaved, schedules that ran each fix's code path");
+    public static readonly IReadOnlyList<OptionSpec> Outputs = new[] { Traces, Json, JUnit, Coverage };
 
     public static IReadOnlyList<OptionSpec> Of(params object[] parts)
     {

@@ -39,6 +39,7 @@ public static class HuntCommand
         public HuntOptions? BugOptions;
         public HuntResult? Bug;
         public long IterationsBefore;
+        public Coverage? Coverage;
     }
 
     public static int Run(ParsedArgs a, CliContext ctx) => Run(HuntPlan.FromArgs(a, ctx), ctx);
@@ -196,6 +197,18 @@ public static class HuntCommand
             foreach (var line in summary.Annotations()) stdout.WriteLine(line);
         summary.WriteTable(stdout);
         writeFailed |= !WriteOutputs(summary, "hunt", plan.JsonOut, plan.JUnitOut, stderr);
+        if (plan.CoverageOut != null)
+        {
+            var covered = new Coverage();
+            foreach (var u in units.Where(u => u.Coverage != null)) covered.Merge(u.Coverage!);
+            stdout.Write(covered.Render(plan.Fixes));
+            try { File.WriteAllText(plan.CoverageOut, covered.ToJson(plan.Fixes).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"inotify-sim: cannot write {plan.CoverageOut}: {e.Message}");
+                writeFailed = true;
+            }
+        }
         double rate = sw.Elapsed.TotalSeconds > 0 ? summary.Iterations / sw.Elapsed.TotalSeconds : 0;
         stdout.WriteLine($"hunt: {summary.Iterations} iterations in {sw.Elapsed.TotalSeconds:0.0}s ({rate:0}/s), {summary.Bugs.Count} bug(s), fix set {summary.Variant}"
             + (summary.Bugs.Count > 0 && plan.TracesDir is null ? " (use --traces DIR to save replayable traces)" : ""));
@@ -273,6 +286,7 @@ public static class HuntCommand
                 FaultInjection = faults,
                 MaxSteps = plan.MaxSteps,
                 Progress = i => { add(i - reported); reported = i; },
+                Coverage = plan.CoverageOut != null ? (u.Coverage ??= new Coverage()) : null,
             };
             var r = Explorer.Run(o);
             if (r.Iterations > reported) { add(r.Iterations - reported); reported = r.Iterations; }

@@ -36,6 +36,8 @@ public sealed record HuntPlan
     public string? TracesDir { get; init; }
     public string? JsonOut { get; init; }
     public string? JUnitOut { get; init; }
+    /// <summary>--coverage FILE: what the explored schedules reached (null: not collected).</summary>
+    public string? CoverageOut { get; init; }
 
     public const uint DefaultMaxSteps = 5000;
     public const long DefaultIterations = 1000;
@@ -86,6 +88,7 @@ public sealed record HuntPlan
             TracesDir = a.Get("traces"),
             JsonOut = a.Get("json"),
             JUnitOut = a.Get("junit"),
+            CoverageOut = a.Get("coverage"),
         };
         foreach (var s in scripts) s.CheckSetup(fixes);
         plan.CheckDestinations();
@@ -97,6 +100,7 @@ public sealed record HuntPlan
     {
         if (JsonOut != null) Destinations.CheckFile(JsonOut, "--json");
         if (JUnitOut != null) Destinations.CheckFile(JUnitOut, "--junit");
+        if (CoverageOut != null) Destinations.CheckFile(CoverageOut, "--coverage");
         if (JsonOut != null && JUnitOut != null && Path.GetFullPath(JsonOut) == Path.GetFullPath(JUnitOut))
             throw new UsageException($"--json and --junit name the same file {JsonOut}");
         if (TracesDir != null) Destinations.CheckDirectory(TracesDir, "--traces");
