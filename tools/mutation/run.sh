@@ -166,8 +166,13 @@ build_for() { # build_for FILE TESTS -> 0 | 1
         build_project "$(project_of "$2")"
     fi
 }
+# an edit that makes a test hang (e.g. an unpoisoned list_del lets a walk loop forever) is killed by the timeout
+TEST_TIMEOUT="${MUTATION_TEST_TIMEOUT:-600}"
 vstest() { # vstest DLL FILTER -> the test run's exit code; output in the log
-    (cd "$SCRATCH" && dotnet vstest "$1" "--TestCaseFilter:$2" > "$LOG/test.txt" 2>&1)
+    (cd "$SCRATCH" && timeout --kill-after=10 "$TEST_TIMEOUT" dotnet vstest "$1" "--TestCaseFilter:$2" > "$LOG/test.txt" 2>&1)
+    local rc=$?
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "    Failed (timeout: the tests ran longer than ${TEST_TIMEOUT}s) [hang]" >> "$LOG/test.txt"; fi
+    return $rc
 }
 run_tests() { # run_tests NAME -> 0 pass | 1 fail
     case "$1" in
