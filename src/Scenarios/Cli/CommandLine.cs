@@ -66,7 +66,7 @@ public static class CliOptions
     public static readonly OptionSpec MaxSteps = new("max-steps", "N", "branching decisions per schedule before it is cut (default 5000, 10 to 10000000)");
     public static readonly IReadOnlyList<OptionSpec> Exploration = new[] { Strategy, Bound, Iterations, Time, Seed, FaultInjection, MaxSteps };
 
-    public static readonly OptionSpec Jobs = new("jobs", "N", "workers per scenario, run in parallel (default: the number of processors; 1 for `dfs`)");
+    public static readonly OptionSpec Jobs = new("jobs", "N", "workers per scenario, run in parallel (default: the number of processors)");
     public static readonly OptionSpec Shard = new("shard", "I/N",
         "run only this process's share of the hunt (needs an explicit `--jobs`); `I/N` counts from 1, `env:VAR/N` reads a 0-based index from the environment variable VAR (a Kubernetes Indexed Job's `JOB_COMPLETION_INDEX`)");
     public static readonly IReadOnlyList<OptionSpec> Distribution = new[] { Jobs, Shard };

@@ -257,16 +257,15 @@ public static class HuntCommand
         // the fault share: with an iteration budget, the unit's last 1/share schedules run with fault injection
         // (chunks never straddle the boundary); under --time only, every share-th chunk does
         // (not for a script: its `expect`s and event assertions state what happens without faults; --fault-injection opts in)
-        int share = plan.FaultInjection || strategy == "dfs" || !u.Scenario.ToleratesFaultInjection || u.Scenario is ScriptScenario ? 0 : plan.FaultShare;
+        int share = plan.FaultInjection || !u.Scenario.ToleratesFaultInjection || u.Scenario is ScriptScenario ? 0 : plan.FaultShare;
         long plainBudget = share > 0 && u.Budget != long.MaxValue ? u.Budget - u.Budget / share : u.Budget;
         for (uint chunk = 0; u.Done < u.Budget; chunk++)
         {
             bool faults = plan.FaultInjection
                 || (share > 0 && (u.Budget != long.MaxValue ? u.Done >= plainBudget : chunk % (uint)share == (uint)share - 1));
             long limit = share > 0 && u.Budget != long.MaxValue && !faults ? plainBudget : u.Budget;
-            // dfs ignores the seed: a new chunk would walk the same tree again, so one chunk
-            int n = (int)Math.Min(strategy == "dfs" ? int.MaxValue : ChunkIterations, limit - u.Done);
-            if (seconds is double s && strategy != "dfs")
+            int n = (int)Math.Min(ChunkIterations, limit - u.Done);
+            if (seconds is double s)
             {
                 // under a time budget, size the chunk to end by the deadline (at most ~1 s a chunk)
                 double left = s - sw.Elapsed.TotalSeconds;
@@ -300,7 +299,7 @@ public static class HuntCommand
                 break;
             }
             u.Done += r.Iterations;
-            if (r.Iterations < n) break; // the strategy is exhausted (dfs)
+            if (r.Iterations < n) break; // the run stopped early
         }
         u.Elapsed = sw.Elapsed.TotalSeconds;
     }

@@ -62,9 +62,7 @@ public sealed record HuntPlan
         uint seed = (uint)(a.GetLong("seed", 0, uint.MaxValue) ?? 0);
         uint maxSteps = (uint)(a.GetLong("max-steps", 10, 10_000_000) ?? DefaultMaxSteps);
         bool explicitJobs = a.Has("jobs");
-        bool dfs = strategy == "dfs";
-        int jobs = (int)(a.GetLong("jobs", 1, 1024) ?? (dfs ? 1 : Environment.ProcessorCount));
-        if (dfs && jobs > 1) throw new UsageException($"{cmd}: strategy 'dfs' ignores seeds, so {jobs} workers would walk the same tree: use --jobs 1");
+        int jobs = (int)(a.GetLong("jobs", 1, 1024) ?? Environment.ProcessorCount);
         (int i, int n)? shard = null;
         if (a.Get("shard") is { } sh)
         {

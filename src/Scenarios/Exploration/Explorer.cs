@@ -68,8 +68,6 @@ public sealed class HuntResult
     public long[] SchedulesPerLevel { get; init; } = Array.Empty<long>();
     /// <summary>verify: the preemption level reached (the last level begun).</summary>
     public int LevelReached { get; init; }
-    /// <summary>Scheduling points the last schedule reached.</summary>
-    public long ScheduledSteps { get; init; }
 
     public string Summary => !BugFound ? $"clean after {Iterations} schedules"
         : Report != null ? $"{Report.Summary} at schedule {BugIteration}"
@@ -206,7 +204,6 @@ public static class Explorer
             AnyCut = en?.AnyCut ?? false,
             SchedulesPerLevel = en?.SchedulesPerLevel ?? Array.Empty<long>(),
             LevelReached = en?.Level ?? 0,
-            ScheduledSteps = sched?.Points ?? 0,
         };
     }
 
@@ -216,7 +213,6 @@ public static class Explorer
         var sched = st.Sched;
         if (sched is null) return;
         if (sched.Points > st.MaxPoints) st.MaxPoints = sched.Points;
-        st.Replay?.Finish();
         if (st.Enumerator is { Exhausted: false } en && st.Report is null) en.EndRun(sched.Cut);
         if (o.Coverage != null && st.RunCov != null) o.Coverage.Add(sched, st.RunCov);
     }
