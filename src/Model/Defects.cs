@@ -253,6 +253,16 @@ public static class Defects
             {
                 new("child-flags", R(BugClass.SpecViolation, "inotify_add_watch", "set_dentry_child_flags"), 1000, 3, Preemptions: 1, VerifySchedules: 24),
             }),
+        new(Fix.NameSnapshot, "name-snapshot",
+            "The fsnotify hooks that run without the parent's i_mutex (access, modify, open, close, xattr, change) read dentry->d_name.name for the parent's event with no lock, racing d_move's rewrite of the name (a torn name, or one freed with the target dentry).",
+            "take_dentry_name_snapshot: the hooks copy the name under dentry->d_lock (d_move holds both dentries' d_lock)", Fix.None,
+            "2.6.17 (until 4.13)",
+            "commit 49d31c2f \"dentry name snapshots\" (Al Viro, v4.13, CVE-2017-7533): __fsnotify_parent takes a name snapshot",
+            18, null, new Showing[]
+            {
+                // the data-race detector (src/Model/Kernel/Kcsan.cs): the hook's read of d_name against d_move's write
+                new("workload", R(BugClass.DataRace, "d_move"), 1000, 1),
+            }),
     };
 
     /// <summary>Every fix (what the `fixed` variant applies).</summary>

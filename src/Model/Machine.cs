@@ -24,7 +24,7 @@ public sealed class MachineOptions
     /// the VFS model's lockless path walk (it has no dcache_lock / d_lock / RCU) and three registry entries change
     /// class (see the detector's report in the races branch); `fixed` verifies clean at k = 1 with it on.
     /// </summary>
-    public bool Kcsan { get; set; }
+    public bool Kcsan { get; set; } = true;
     /// <summary>Test only: runs at the end of the machine's construction (after boot), e.g. to plant a fault (tests/Concurrency/Oracles).</summary>
     public Action<Machine>? AfterBoot { get; set; }
 }
