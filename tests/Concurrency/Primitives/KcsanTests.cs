@@ -6,6 +6,7 @@ using InotifySim.Scenarios.Exploration;
 using Xunit.Abstractions;
 using static InotifySim.Model.Inotify.IN;
 using KMutex = InotifySim.Model.Kernel.Mutex;
+using VfsMode = InotifySim.Model.Vfs.Mode;
 
 namespace InotifySim.Tests.Concurrency.Primitives;
 
@@ -330,6 +331,23 @@ public class KcsanTests(ITestOutputHelper output)
 
     [Fact]
     public void Destroy_as_written_is_clean() => Silent(new EarlyUnlock(plant: false), 1);
+
+    /// <summary>
+    /// The premise of the unchecked S_IFMT read (<c>Inode.i_fmt</c>, KCSAN's ASSERT_EXCLUSIVE_BITS): chmod's rewrite
+    /// of the permission bits is allowed, a write that changes the file type is refused.
+    /// </summary>
+    [Fact]
+    public void The_file_type_bits_of_i_mode_are_never_rewritten()
+    {
+        var m = new Machine(new MachineOptions());
+        var root = m.Vfs.RootMnt.mnt_root.d_inode!;
+        Assert.True(root.IsDir);
+        root.i_mode = (root.i_mode & VfsMode.S_IFMT) | VfsMode.S_0755;
+        Assert.Equal(VfsMode.S_IFDIR, root.i_fmt);
+        var e = Assert.Throws<InvalidOperationException>(() => root.i_mode = VfsMode.S_IFREG | VfsMode.S_0644);
+        Assert.Contains("file type changed", e.Message);
+        Assert.Equal(VfsMode.S_IFDIR | VfsMode.S_0755, root.i_mode);
+    }
 
     // ------------------------------------------------------------------ the catalogue with the detector on
 
