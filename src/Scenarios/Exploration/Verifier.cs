@@ -199,6 +199,8 @@ public static class Verifier
             sb.Append($"{r.Scenario.Name}: every schedule with at most {r.Bound} preemption{(r.Bound == 1 ? "" : "s")} explored: {N(r.Schedules)} schedules ({levels}), 0 bugs, {r.Seconds:F1} s\n");
         else
             sb.Append($"{r.Scenario.Name}: NOT exhausted at {r.Bound} preemption{(r.Bound == 1 ? "" : "s")}: {r.Verdict}; {N(r.Schedules)} schedules explored ({levels}), 0 bugs, {r.Seconds:F1} s\n");
+        // a fixed workload program: the verdict covers that program only, so say which one it is
+        if (r.Scenario is Catalog.GeneratedWorkload { Program: not null } w) sb.Append($"    the program: {w.Listing()}\n");
         return sb.ToString();
     }
 
@@ -219,6 +221,7 @@ public static class Verifier
             ["parts"] = new JsonArray(r.Parts.Select(p => (JsonNode)p).ToArray()),
             ["jobs"] = r.Jobs,
         };
+        if (r.Scenario is Catalog.GeneratedWorkload { Program: not null } w) o["program"] = w.Listing();
         if (r.Bug != null)
         {
             o["bug"] = new JsonObject

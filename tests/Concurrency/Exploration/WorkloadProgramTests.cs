@@ -61,6 +61,15 @@ public class WorkloadProgramTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Verify_on_the_command_line_names_the_program_its_verdict_covers()
+    {
+        var r = CliContractTests.Cli(null, "verify", "--scenario", "workload:threads=2,ops=2,program=1", "--preemptions", "1", "--jobs", "2");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("workload:threads=2,ops=2,program=1: every schedule with at most 1 preemption explored: 50 schedules (0: 2, 1: 48)", r.Out);
+        Assert.Contains("    the program: " + DocumentedProgram1 + "\n", r.Out);
+    }
+
+    [Fact]
     public void A_program_is_fixed_by_its_seed_and_listed()
     {
         var w = (GeneratedWorkload)ScenarioCatalog.Find("workload:threads=2,ops=3,program=1")!;
