@@ -87,6 +87,15 @@ public class WorkloadProgramTests(ITestOutputHelper output)
         Assert.Contains("controlled choices", new GeneratedWorkload(2, 2).Listing());
     }
 
+    [Fact]
+    public void The_shrinker_keeps_the_program_in_smaller_shapes()
+    {
+        var sizes = InotifySim.Scenarios.Traces.TraceShrinker.Sizes(ScenarioCatalog.Find("workload:threads=2,ops=3,program=9")!);
+        Assert.Equal(6, sizes.Count);
+        Assert.All(sizes, s => Assert.Equal(9L, ((GeneratedWorkload)s).Program));
+        Assert.Equal("workload:threads=2,ops=3,program=9", sizes[^1].Name);
+    }
+
     /// <summary>The listings of the programs docs/verify.md's table names (a change to the mix or the streams changes them: re-measure the table).</summary>
     [Fact]
     public void The_documented_programs_are_these()
