@@ -224,6 +224,7 @@ public sealed class GeneratedWorkload : Scenario
     private static string Format(object? a) => a switch
     {
         ListingFd => "fd",
+        uint mask when (mask & IN_ALL_EVENTS) == IN_ALL_EVENTS => "IN_ALL_EVENTS" + (mask == IN_ALL_EVENTS ? "" : "|" + InotifySim.Model.Inotify.IN.MaskNames(mask & ~IN_ALL_EVENTS)),
         uint mask => InotifySim.Model.Inotify.IN.MaskNames(mask),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => a?.ToString() ?? "null",
