@@ -49,7 +49,7 @@ public static class CliOptions
     public const int MaxBound = 100;
 
     public static readonly OptionSpec Scenario = new("scenario", "S",
-        "a catalogue name (`list scenarios`), `all` (every catalogue scenario, workload included), `workload[:threads=N,ops=M]` (at most 8 threads and 64 ops), or a script `FILE.isim`",
+        "a catalogue name (`list scenarios`), `all` (every catalogue scenario, workload included), `workload[:threads=N,ops=M[,program=P]]` (at most 8 threads and 64 ops; `program=P` fixes the generated program by a seed), or a script `FILE.isim`",
         Required: true);
 
     public static readonly OptionSpec Variant = new("variant", "rfc|fixed", "the fix set to start from (default `fixed`)");

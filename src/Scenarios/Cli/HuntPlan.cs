@@ -115,7 +115,7 @@ public sealed record HuntPlan
 
     public const int MaxWorkloadThreads = GeneratedWorkload.MaxThreads, MaxWorkloadOps = GeneratedWorkload.MaxOps;
 
-    /// <summary>NAME, all, workload[:threads=N,ops=M], or FILE.isim.</summary>
+    /// <summary>NAME, all, workload[:threads=N,ops=M[,program=P]], or FILE.isim.</summary>
     public static (List<Scenario> all, List<ScriptScenario> scripts) ResolveScenarios(string arg, string cmd)
     {
         if (arg == "all") return (ScenarioCatalog.All.ToList(), new List<ScriptScenario>());

@@ -30,13 +30,13 @@ public static class VerifyCommand
     };
 
     /// <summary>The workload shape `verify --scenario all` uses.</summary>
-    public const string VerifyWorkloadShape = "workload:threads=1,ops=1";
+    public const string VerifyWorkloadShape = "workload:threads=2,ops=2,program=1";
 
     public static int Run(ParsedArgs a, CliContext c)
     {
         var stdout = c.Out;
         var stderr = c.Err;
-        var scenarioArg = a.Get("scenario") ?? throw new UsageException("verify: --scenario is required (a name from 'inotify-sim list', all, workload[:threads=N,ops=M] or FILE.isim)");
+        var scenarioArg = a.Get("scenario") ?? throw new UsageException("verify: --scenario is required (a name from 'inotify-sim list', all, workload[:threads=N,ops=M[,program=P]] or FILE.isim)");
         var (scenarios, scripts) = HuntPlan.ResolveScenarios(scenarioArg, "verify");
         // the generated workload's default shape (3 threads x 5 operations, ~100 variants per operation) has far
         // too many schedules to exhaust; under `all`, verify takes its smallest shape (docs/verify.md)
