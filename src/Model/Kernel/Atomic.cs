@@ -66,7 +66,7 @@ public sealed class Atomic
         Sync(k, acquire: true, release: true);
         if (IsRefcount && !Revivable && _hitZero && _v == 0) AdditionOnZero();
         _v++;
-        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
+        if (IsRefcount && k.Tracing) k.TraceRef(TraceKind.Get, _container, _field, _v);
     }
 
     /// <summary>
@@ -81,7 +81,7 @@ public sealed class Atomic
         Sync(k, acquire: true, release: true);
         if (_v == 0) return false;
         _v++;
-        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
+        if (IsRefcount && k.Tracing) k.TraceRef(TraceKind.Get, _container, _field, _v);
         return true;
     }
 
@@ -102,7 +102,7 @@ public sealed class Atomic
         k.Point();
         Sync(k, acquire: true, release: true);
         _v--;
-        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Put, $"{Name} -> {_v}");
+        if (IsRefcount && k.Tracing) k.TraceRef(TraceKind.Put, _container, _field, _v);
         if (IsRefcount && _v < 0) Underflow();
         if (_v == 0) _hitZero = true;
         return _v;

@@ -39,6 +39,10 @@ public interface ILockInstance
     LockClass Class { get; }
     string Name { get; }
     TaskStruct? Owner { get; }
+    /// <summary>The object the lock is embedded in (null for a pseudo-lock such as fs_reclaim), for the trace's data.</summary>
+    KObject? Container => null;
+    /// <summary>The lock's field in <see cref="Container"/>.</summary>
+    string Field => Name;
 }
 
 /// <summary>

@@ -17,6 +17,8 @@ public sealed class Mutex : ILockInstance
     public LockClass Class { get; }
     public TaskStruct? Owner => _owner;
     public string Name => $"{_container.Describe}->{_field}";
+    public KObject Container => _container;
+    public string Field => _field;
 
     /// <summary>mutex_init(): <paramref name="container"/> is the object the mutex is embedded in.</summary>
     public Mutex(KObject container, string field, LockClass cls)
@@ -61,7 +63,7 @@ public sealed class Mutex : ILockInstance
         }
         k.Lockdep.Release(t, this);
         _owner = null;
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, "");
         // no scheduling point here: the next lock or atomic operation of any task offers the same preemption
     }
 
@@ -85,7 +87,7 @@ public sealed class Mutex : ILockInstance
         t.HeldLocks.Add(new HeldLock(l, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), subclass));
         k.Kcsan?.LockAcquired(t, l, read: how == " (read)"); // KCSAN: acquire what the last release of this lock left
         k.Sched?.Coverage?.Acquired(t, l.Class);
-        if (k.Tracing) k.Trace(TraceKind.Lock, l.Name + how);
+        if (k.Tracing) k.TraceLock(TraceKind.Lock, l, how);
     }
 
     /// <summary>Follows task -> wanted lock -> owner ... and reports a cycle back to <paramref name="t"/>.</summary>
@@ -152,6 +154,8 @@ public sealed class Spinlock : ILockInstance
     public LockClass Class { get; }
     public TaskStruct? Owner => _owner;
     public string Name => _container.Alloc is null ? _field : $"{_container.Describe}->{_field}";
+    public KObject Container => _container;
+    public string Field => _field;
 
     public Spinlock(KObject container, string field, LockClass cls)
     {
@@ -185,6 +189,6 @@ public sealed class Spinlock : ILockInstance
         k.Lockdep.Release(t, this);
         _owner = null;
         t.PreemptCount--;
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, "");
     }
 }

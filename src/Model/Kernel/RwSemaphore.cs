@@ -15,6 +15,8 @@ public sealed class RwSemaphore : ILockInstance
     /// <summary>The writer, or the first reader (for the wait-for graph).</summary>
     public TaskStruct? Owner => _writer ?? (_readers.Count > 0 ? _readers[0] : null);
     public string Name => $"{_container.Describe}->{_field}";
+    public KObject Container => _container;
+    public string Field => _field;
 
     public RwSemaphore(KObject container, string field, LockClass cls)
     {
@@ -43,7 +45,7 @@ public sealed class RwSemaphore : ILockInstance
         var t = k.current;
         if (!_readers.Remove(t)) k.Lockdep.BadUnlock(t, this, "but the task does not hold it for reading");
         k.Lockdep.Release(t, this);
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name + " (read)");
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, " (read)");
         k.Point();
     }
 
@@ -68,7 +70,7 @@ public sealed class RwSemaphore : ILockInstance
         if (_writer != t) k.Lockdep.BadUnlock(t, this, "but the task does not hold it for writing");
         k.Lockdep.Release(t, this);
         _writer = null;
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name + " (write)");
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, " (write)");
         k.Point();
     }
 }

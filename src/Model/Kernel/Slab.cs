@@ -63,7 +63,7 @@ public sealed class Slab
         var a = new Allocation(_next++, cache, obj.TypeName, _k.SiteHere());
         obj.OnAllocated(a);
         _live.Add(a.Id, obj);
-        if (_k.Tracing) _k.Trace(TraceKind.Alloc, $"{obj.TypeName} #{a.Id} = {cache}");
+        if (_k.Tracing) _k.TraceObj(TraceKind.Alloc, obj);
         return obj;
     }
 
@@ -78,7 +78,7 @@ public sealed class Slab
         var a = new Allocation(_next++, cache, obj.TypeName, _k.SiteHere());
         obj.OnAllocated(a);
         _live.Add(a.Id, obj);
-        if (_k.Tracing) _k.Trace(TraceKind.Alloc, $"{obj.TypeName} #{a.Id} = {cache}");
+        if (_k.Tracing) _k.TraceObj(TraceKind.Alloc, obj);
         return obj;
     }
 
@@ -93,7 +93,7 @@ public sealed class Slab
         a.Freed = true;
         a.FreedAt = _k.SiteHere();
         _live.Remove(a.Id);
-        if (_k.Tracing) _k.Trace(TraceKind.Free, $"{obj.TypeName} #{a.Id}");
+        if (_k.Tracing) _k.TraceObj(TraceKind.Free, obj);
     }
 
     internal void UseAfterFree(KObject obj, string field)
