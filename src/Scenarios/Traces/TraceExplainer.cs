@@ -59,7 +59,7 @@ public sealed class TraceExplanation
     /// The allocation id of the kernel structure a step is about (its <see cref="TraceStep.Object"/>), or null: a static
     /// object, or an allocation that is not a struct (an event's name buffer), is never followed.
     /// </summary>
-    internal static int? StructId(TraceStep s) =>
+    public static int? StructId(TraceStep s) =>
         s.Object is { Id: int id } o && o.Type.StartsWith("struct ", StringComparison.Ordinal) ? id : null;
 
     /// <summary>Dentries, mounts and files: every path walk or open touches them; they are followed only when the report names them.</summary>
