@@ -573,13 +573,13 @@ public sealed class Inotify
             if (!Has(Fix.DestroyRecheck) || ih.idr.idr_find(watch.wd) != null)
             {
                 // destroy-recheck (2.6.18): "make sure we didn't race with another list removal"
-                if (K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock(); // a test-only planted mistake (issue 13), never in a variant
+                if (K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock(); // planted mistake destroy-early-unlock (src/Model/Mistakes.cs): never in a variant
                 remove_watch_no_event(watch, ih);
                 if (Has(Fix.DestroyLeak))
                     put_inotify_watch(watch); // 2.6.18: drop the reference of the lists
             }
-            else if (K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock();
-            if (!K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock();
+            else if (K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock(); // (planted destroy-early-unlock: the same early unlock)
+            if (!K.Planted(Mistake.DestroyEarlyUnlock)) ih.mutex.mutex_unlock(); // (planted destroy-early-unlock: already unlocked above)
             inode.inotify_mutex.mutex_unlock();
             if (Has(Fix.UmountPin))
                 unpin_and_kill(watch, how);

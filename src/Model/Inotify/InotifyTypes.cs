@@ -86,13 +86,14 @@ public sealed class InotifyWatch : KObject
     }
 
     /// <summary>associated inotify handle</summary>
-    public InotifyHandle ih { get { Chk(); return _ih!; } set { ChkW(); _ih = value; } }
+    // (K.watch_field_access: "callers must use the established interfaces to access inotify_watch contents", src/Model/Kernel/Contracts.cs)
+    public InotifyHandle ih { get { Chk(); K.watch_field_access(this, false); return _ih!; } set { ChkW(); K.watch_field_access(this, true); _ih = value; } }
     /// <summary>associated inode</summary>
-    public Inode inode { get { Chk(); return _inode!; } set { ChkW(); _inode = value; } }
+    public Inode inode { get { Chk(); K.watch_field_access(this, false); return _inode!; } set { ChkW(); K.watch_field_access(this, true); _inode = value; } }
     /// <summary>watch descriptor</summary>
-    public int wd { get { Chk(); return _wd; } set { ChkW(); _wd = value; } }
+    public int wd { get { Chk(); K.watch_field_access(this, false); return _wd; } set { ChkW(); K.watch_field_access(this, true); _wd = value; } }
     /// <summary>event mask for this watch</summary>
-    public uint mask { get { Chk(); return _mask; } set { ChkW(); _mask = value; } }
+    public uint mask { get { Chk(); K.watch_field_access(this, false); return _mask; } set { ChkW(); K.watch_field_access(this, true); _mask = value; } }
 
     // for oracles: no checks, no scheduling points
     public int PeekWd => _wd;

@@ -430,6 +430,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         {
             string? lastname = last.name?.Name;
 
+            if (K.Planted(Mistake.CoalesceIgnoresName)) goto @out; // planted mistake coalesce-ignores-name (src/Model/Mistakes.cs): the names are not compared
             if (name is null && lastname is null)
                 goto @out;
             if (name != null && lastname != null && lastname == name)
@@ -439,6 +440,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         /* the queue overflowed and we already sent the Q_OVERFLOW event */
         if (dev.event_count > dev.max_events)
             goto @out;
+        if (K.Planted(Mistake.OverflowOffByOne) && dev.event_count == dev.max_events) goto @out; // planted mistake overflow-off-by-one: the test above with >= for >
 
         /* if the queue overflows, we need to notify user space */
         if (dev.event_count == dev.max_events)
@@ -457,7 +459,7 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         dev.queue_size += (uint)EVENT_SIZE + kevent.len;
         dev.events.list_add_tail(kevent.list);
         if (K.Tracing) K.Trace(TraceKind.Event, $"queued wd={kevent.wd} {IN.MaskNames(kevent.mask)}" + (name is null ? "" : " " + name));
-        if (!K.Planted(Mistake.DropWakeUp)) // a test-only planted mistake (issue 13), never in a variant
+        if (!K.Planted(Mistake.DropWakeUp)) // planted mistake drop-wake-up (src/Model/Mistakes.cs): never in a variant
             dev.wq.wake_up_interruptible();
 
         dev.ev_mutex.mutex_unlock();
@@ -534,19 +536,19 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
         if (Has(Fix.WatchLimitRace))
         {
             // reserve first: the limit holds however many instances race here
-            if (dev.user.inotify_watches.atomic_inc_return() > Sysctl.max_user_watches)
+            if (dev.user.inotify_watches.atomic_inc_return() > Sysctl.max_user_watches - (K.Planted(Mistake.WatchLimitOffByOne) ? 1 : 0)) // (planted watch-limit-off-by-one: >= for >)
             {
                 dev.user.inotify_watches.atomic_dec();
                 return -Errno.ENOSPC;
             }
         }
-        else if (dev.user.inotify_watches.atomic_read() >= Sysctl.max_user_watches)
+        else if (dev.user.inotify_watches.atomic_read() >= Sysctl.max_user_watches - (K.Planted(Mistake.WatchLimitOffByOne) ? 1 : 0)) // (planted watch-limit-off-by-one)
             return -Errno.ENOSPC;
 
         watch = K.Slab.kmem_cache_alloc(watch_cachep, Gfp.GFP_KERNEL, () => new InotifyUserWatch(K));
         if (watch is null)
         {
-            if (Has(Fix.WatchLimitRace) && !K.Planted(Mistake.CreateWatchLeak)) dev.user.inotify_watches.atomic_dec(); // (the plant: test-only)
+            if (Has(Fix.WatchLimitRace) && !K.Planted(Mistake.CreateWatchLeak)) dev.user.inotify_watches.atomic_dec(); // (planted create-watch-leak: the dec is forgotten)
             return -Errno.ENOMEM;
         }
 

@@ -1,23 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using InotifySim.Model.Inotify;
 
 namespace InotifySim.Model.Kernel;
-
-/// <summary>
-/// Mistakes a test can plant in the model (issue 13), off unless a test switches them on for one kernel
-/// (<see cref="Contracts.Plant"/>). Never part of a variant: `rfc` and `fixed` run without them.
-/// </summary>
-[Flags]
-public enum Mistake
-{
-    None = 0,
-    /// <summary>inotify_destroy releases ih->mutex one line early: remove_watch_no_event runs under inode->inotify_mutex only.</summary>
-    DestroyEarlyUnlock = 1 << 0,
-    /// <summary>inotify_dev_queue_event queues the event but drops its wake_up_interruptible(&amp;dev->wq).</summary>
-    DropWakeUp = 1 << 1,
-    /// <summary>create_watch's allocation-failure path forgets to give back the reserved inotify_watches count (watch-limit-race).</summary>
-    CreateWatchLeak = 1 << 2,
-}
 
 /// <summary>
 /// The seed's locking comments as checks, where each applies, like the kernel's lockdep_assert_held and
@@ -36,7 +21,7 @@ public static class Contracts
     {
         /// <summary>Lock classes taken during callback processing (registered by each consumer).</summary>
         public readonly List<LockClass> CallbackLocks = new();
-        /// <summary>Mistakes planted by a test (<see cref="Mistake"/>).</summary>
+        /// <summary>Mistakes planted in this kernel's model (<see cref="Mistake"/>, declared in src/Model/Mistakes.cs).</summary>
         public Mistake Planted;
         /// <summary>Test only: the contract checks stay silent (to show another detector alone on the same mistake).</summary>
         public bool Off;
@@ -51,10 +36,10 @@ public static class Contracts
 
     public static State ContractState(this Kernel k) => s_state.GetValue(k, static _ => new State());
 
-    /// <summary>Plants <paramref name="m"/> in this kernel's model (tests only).</summary>
+    /// <summary>Plants <paramref name="m"/> in this kernel's model (mutation testing of the detectors: `--plant`, tests).</summary>
     public static void Plant(this Kernel k, Mistake m) => k.ContractState().Planted |= m;
 
-    /// <summary>Is mistake <paramref name="m"/> planted in this kernel? (false unless a test planted it)</summary>
+    /// <summary>Is mistake <paramref name="m"/> planted in this kernel? (false unless `--plant` or a test planted it)</summary>
     public static bool Planted(this Kernel k, Mistake m) =>
         s_state.TryGetValue(k, out var s) && (s.Planted & m) != 0;
 
@@ -134,6 +119,45 @@ public static class Contracts
         var line = $"{(stack.Length > 1 ? stack[1] : "(user)")} -> {t.CurrentFunction}: {what} (the comment: \"{rule}\")";
         var l = k.ContractState().Disagreements;
         if (!l.Contains(line)) l.Add(line);
+    }
+
+    /// <summary>The seed's cover letter: the rule for the consumers of the kernel API.</summary>
+    public const string WatchInterfaceRule = "Even though inotify_watch is public, callers must use the established interfaces to access inotify_watch contents.";
+
+    /// <summary>
+    /// The functions of the core (fs/inotify.c, the model's Inotify.cs), which own struct inotify_watch's fields;
+    /// every other kernel function touching them is a consumer's (inotify_user.c, the audit-like consumer).
+    /// </summary>
+    private static readonly HashSet<string> s_watchOwners = new(StringComparer.Ordinal)
+    {
+        "get_inotify_watch", "put_inotify_watch", "put_inotify_handle", "inotify_handle_get_wd", "set_dentry_child_flags",
+        "inode_find_handle", "remove_watch_no_event", "remove_watch", "inotify_d_instantiate", "inotify_d_move",
+        "inotify_inode_queue_event", "inotify_dentry_parent_queue_event", "inotify_unmount_inodes", "inotify_inode_is_dead",
+        "inotify_init", "inotify_destroy", "inotify_find_watch", "inotify_find_update_watch", "inotify_add_watch",
+        "inotify_rm_watch", "inotify_rm_wd", "pin_to_kill", "unpin_and_kill",
+    };
+
+    /// <summary>
+    /// "callers must use the established interfaces to access inotify_watch contents" (the cover letter), checked
+    /// at every access of a watch's ih, inode, wd or mask from a consumer's function, with the struct's own comment
+    /// as the precise rule: "h_list is protected by ih->mutex of the associated inotify_handle. i_list, mask are
+    /// protected by inode->inotify_mutex of the associated inode. ih, inode, and wd are never written to once the
+    /// watch is created." A consumer may not write a field (inotify_add_watch sets them up), may read mask only
+    /// under inode->inotify_mutex (in its callback: 2.6.25's inotify_user.c reads w->mask there), and may read the
+    /// rest only of a watch that holds a reference (added, not finally put). The core's own accesses, and accesses
+    /// from outside any kernel function (a test's setup), are not checked. No scheduling point, no recorded access.
+    /// </summary>
+    public static void watch_field_access(this Kernel k, InotifyWatch w, bool write, [CallerMemberName] string field = "")
+    {
+        var t = k.current;
+        var fn = t.CurrentFunction;
+        if (fn == "(user)" || s_watchOwners.Contains(fn)) return;
+        if (write)
+            Violation(k, WatchInterfaceRule, $"{fn} writes watch->{field} of {w.Describe} (\"ih, inode, and wd are never written to once the watch is created\": inotify_add_watch sets them up)");
+        else if (field == "mask" && w.PeekInode is { } inode && inode.inotify_mutex.Owner != t)
+            Violation(k, WatchInterfaceRule, $"{fn} reads watch->mask of {w.Describe} without inode->inotify_mutex (\"i_list, mask are protected by inode->inotify_mutex of the associated inode\")");
+        else if (w.count.Peek <= 0)
+            Violation(k, WatchInterfaceRule, $"{fn} reads watch->{field} of {w.Describe}, which holds no reference (count {w.count.Peek}: not added by inotify_add_watch, or finally put)");
     }
 
     /// <summary>Reports a broken contract: the function, its caller, the rule, what is wrong and the locks held.</summary>

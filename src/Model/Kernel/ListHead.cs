@@ -72,6 +72,9 @@ public sealed class ListHead
         K.FinePoint();
         if (n.prev != p) Corruption("list_add", entry, $"next->prev should be prev ({p.Name}), but was {n.prev.Name}. (next={n.Name})");
         if (p.next != n) Corruption("list_add", entry, $"prev->next should be next ({n.Name}), but was {p.next.Name}. (prev={p.Name})");
+        // __list_add_valid's third check: adding an entry next to itself (it is already on this list, right there)
+        if (entry == p || entry == n)
+            CorruptionAt(K, "list_add double add", entry, $"list_add double add: new={entry.Name}, prev={p.Name}, next={n.Name}.", ownLine: true);
         n.prev = entry;
         entry.next = n;
         entry.prev = p;
@@ -133,14 +136,19 @@ public sealed class ListHead
 
     private void Corruption(string op, ListHead entry, string what) => CorruptionAt(K, op, entry, what);
 
-    private static void CorruptionAt(Kernel k, string op, ListHead entry, string what)
+    /// <summary>
+    /// A CHECK_DATA_CORRUPTION report: "list_debug: OP corruption. WHAT", titled "list_debug: OP corruption in FN";
+    /// with <paramref name="ownLine"/>, WHAT is the kernel's whole line ("list_add double add: new=..."), titled
+    /// "list_debug: OP in FN".
+    /// </summary>
+    private static void CorruptionAt(Kernel k, string op, ListHead entry, string what, bool ownLine = false)
     {
         var cur = k.current;
         var sb = new StringBuilder();
-        sb.Append($"list_debug: {op} corruption. {what}\n");
+        sb.Append(ownLine ? $"list_debug: {what}\n" : $"list_debug: {op} corruption. {what}\n");
         sb.Append($"entry {entry.Name}\n");
         sb.Append("Call Trace:\n").Append(k.SiteHere().Render());
-        k.Bug(BugClass.ListCorruption, $"list_debug: {op} corruption in {cur.CurrentFunction}",
+        k.Bug(BugClass.ListCorruption, ownLine ? $"list_debug: {op} in {cur.CurrentFunction}" : $"list_debug: {op} corruption in {cur.CurrentFunction}",
             Top(cur), new[] { cur.Name }, new[] { entry.Name }, sb.ToString());
     }
 

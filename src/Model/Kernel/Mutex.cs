@@ -90,27 +90,33 @@ public sealed class Mutex : ILockInstance
         if (k.Tracing) k.TraceLock(TraceKind.Lock, l, how);
     }
 
-    /// <summary>Follows task -> wanted lock -> owner ... and reports a cycle back to <paramref name="t"/>.</summary>
+    /// <summary>
+    /// Follows task -> wanted lock -> every holder -> the lock that holder wants ... (depth first; an rw_semaphore's
+    /// readers in the order they took it) and reports a cycle back to <paramref name="t"/>.
+    /// </summary>
     internal static void CheckWaitFor(Kernel k, TaskStruct t, ILockInstance wanted)
     {
         var chain = new List<(TaskStruct task, ILockInstance want)> { (t, wanted) };
-        var owner = wanted.Owner;
-        while (owner != null)
+        if (Closes(t, wanted, chain, new List<TaskStruct>())) ReportDeadlock(k, chain);
+    }
+
+    /// <summary>Does some holder of <paramref name="want"/> lead back to <paramref name="t"/>? (then <paramref name="chain"/> is the cycle)</summary>
+    private static bool Closes(TaskStruct t, ILockInstance want, List<(TaskStruct task, ILockInstance want)> chain, List<TaskStruct> seen)
+    {
+        int n = want is RwSemaphore rw ? rw.HolderCount : want.Owner is null ? 0 : 1;
+        for (int i = 0; i < n; i++)
         {
-            if (owner == t)
-            {
-                ReportDeadlock(k, chain);
-                return;
-            }
-            var next = owner.WaitingFor;
-            if (next is null) return;
-            foreach (var (task, _) in chain)
-            {
-                if (task == owner) return; // a cycle not through t: reported by whoever closed it
-            }
-            chain.Add((owner, next));
-            owner = next.Owner;
+            var holder = want is RwSemaphore r ? r.Holder(i) : want.Owner!;
+            if (holder == t) return true;
+            var next = holder.WaitingFor;
+            if (next is null) continue; // this holder runs: it will release
+            if (seen.Contains(holder)) continue; // explored already (a cycle not through t: reported by whoever closed it)
+            seen.Add(holder);
+            chain.Add((holder, next));
+            if (Closes(t, next, chain, seen)) return true;
+            chain.RemoveAt(chain.Count - 1);
         }
+        return false;
     }
 
     private static void ReportDeadlock(Kernel k, List<(TaskStruct task, ILockInstance want)> chain)
@@ -120,8 +126,10 @@ public sealed class Mutex : ILockInstance
         var threads = new List<string>();
         var fns = new List<string>();
         var locks = new List<string>();
-        foreach (var (task, want) in chain)
+        for (int i = 0; i < chain.Count; i++)
         {
+            var (task, want) = chain[i];
+            var holder = chain[(i + 1) % chain.Count].task; // the holder of want on the cycle (an rw_semaphore has several)
             string holds = "";
             foreach (var h in task.HeldLocks)
             {
@@ -130,7 +138,7 @@ public sealed class Mutex : ILockInstance
             }
             var site = task.WaitingForSite ?? task.CurrentFunction;
             sb.Append($"  task {task.Name} holds {(holds.Length == 0 ? "nothing" : holds)}\n");
-            sb.Append($"      and wants ({want.Class.Name}) {want.Name} in {site}, owned by {want.Owner?.Name}\n");
+            sb.Append($"      and wants ({want.Class.Name}) {want.Name} in {site}, owned by {holder.Name}\n");
             threads.Add(task.Name);
             fns.Add(site);
             foreach (var h in task.HeldLocks) fns.Add(h.Function);

@@ -12,8 +12,14 @@ public sealed class RwSemaphore : ILockInstance
     private readonly List<TaskStruct> _readers = new();
 
     public LockClass Class { get; }
-    /// <summary>The writer, or the first reader (for the wait-for graph).</summary>
+    /// <summary>The writer, or the first reader (for reports; the wait-for graph follows every holder).</summary>
     public TaskStruct? Owner => _writer ?? (_readers.Count > 0 ? _readers[0] : null);
+
+    /// <summary>How many tasks hold it: the writer, or every reader (the wait-for graph follows each of them).</summary>
+    internal int HolderCount => _writer != null ? 1 : _readers.Count;
+
+    /// <summary>The <paramref name="i"/>-th holder: the writer, or the readers in the order they took it (deterministic).</summary>
+    internal TaskStruct Holder(int i) => _writer ?? _readers[i];
     public string Name => $"{_container.Describe}->{_field}";
     public KObject Container => _container;
     public string Field => _field;

@@ -82,13 +82,22 @@ public sealed class Slab
         return obj;
     }
 
-    public void kfree(KObject? obj) => kmem_cache_free("kmalloc", obj);
+    /// <summary>kfree(obj): the cache is the object's own (virt_to_cache), so any slab object may be passed.</summary>
+    public void kfree(KObject? obj) => Free(null, obj);
 
-    public void kmem_cache_free(string cache, KObject? obj)
+    /// <summary>
+    /// kmem_cache_free(cachep, obj). The object must come from <paramref name="cache"/>: SLUB's cache_from_obj()
+    /// (CONFIG_SLAB_FREELIST_HARDENED or slub_debug's consistency checks) WARNs "Wrong slab cache" otherwise,
+    /// as 2.6.17's cache_free_debugcheck() (CONFIG_DEBUG_SLAB) did with "mismatch in kmem_cache_free".
+    /// </summary>
+    public void kmem_cache_free(string cache, KObject? obj) => Free(cache, obj);
+
+    private void Free(string? cache, KObject? obj)
     {
         if (obj is null) return; // kfree(NULL) is a no-op
         var a = obj.Alloc ?? throw new InvalidOperationException($"kfree of static object {obj.TypeName}");
         _k.FinePoint();
+        if (cache != null && cache != a.Cache) WrongCache(cache, obj);
         if (a.Freed) DoubleFree(obj);
         a.Freed = true;
         a.FreedAt = _k.SiteHere();
@@ -126,6 +135,20 @@ public sealed class Slab
         _k.Bug(BugClass.DoubleFree, $"BUG: KASAN: double-free in {cur.CurrentFunction}",
             new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function },
             new[] { cur.Name, a.FreedAt.Task }, new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
+    }
+
+    private void WrongCache(string cache, KObject obj)
+    {
+        var a = obj.Alloc!;
+        var cur = _k.current;
+        var sb = new StringBuilder();
+        sb.Append($"kmem_cache_free: Wrong slab cache. {cache} but object is from {a.Cache}\n");
+        sb.Append($"WARNING: at mm/slab.h cache_from_obj, called by {cur.Describe}:\n").Append(_k.SiteHere().Render());
+        sb.Append($"\nThe object #{a.Id} of type {a.Type} was allocated from {a.Cache} by task {a.Allocated.Task}:\n").Append(a.Allocated.Render());
+        if (a.FreedAt != null) sb.Append($"\nand already freed by task {a.FreedAt.Task}:\n").Append(a.FreedAt.Render());
+        _k.Bug(BugClass.KernelWarning, $"kmem_cache_free: Wrong slab cache. {cache} but object is from {a.Cache} (in {cur.CurrentFunction})",
+            new[] { cur.CurrentFunction, a.Allocated.Function }.Concat(Callers(cur.Stack())),
+            new[] { cur.Name, a.Allocated.Task }, new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
     }
 
     /// <summary>Live objects in allocation order (deterministic).</summary>

@@ -28,10 +28,24 @@ public sealed class WaitQueueHead
         t.State = state;
     }
 
+    /// <summary>
+    /// finish_wait(q, wait): set the task running and, if its wait entry is still on the queue (no wake-up
+    /// removed it: the caller broke out on a condition, EAGAIN or a signal), take q->lock and list_del_init it.
+    /// Only then is the wait_queue_head touched, so only then can KASAN see it freed (autoremove_wake_function
+    /// has already unlinked a woken entry, and list_empty_careful() reads the caller's own wait entry).
+    /// </summary>
     public void finish_wait()
     {
-        var t = _container.K.current;
+        var k = _container.K;
+        var t = k.current;
         t.State = TaskStruct.TASK_RUNNING;
+        if (!_waiters.Contains(t)) return; // list_empty_careful(&wait->task_list): q is not touched
+        if (_container.IsFreed)
+        {
+            // spin_lock_irqsave(&q->lock) on a freed wait_queue_head: KASAN reports it in finish_wait
+            using var f = k.Fn("finish_wait");
+            _container.ChkAlive(_field);
+        }
         _waiters.Remove(t);
     }
 

@@ -228,9 +228,10 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
             if (!init && !add) continue;
             int max = init ? M.Options.MaxUserInstances : M.Options.MaxUserWatches;
             // the most the user could have held during the call: its count at entry plus every
-            // success of the same kind by that user that overlapped the call
-            var helpers = _calls.Where(o => o != r && o.Call.User == c.User && o.Call.Kind == c.Kind && o.Call.Ret >= 0 && Overlaps(o, r)
-                                            && (init || NewWd(o))).ToList();
+            // success of the same kind by that user that overlapped the call, and every overlapping call that
+            // failed on an allocation (-ENOMEM): it held its reservation (atomic_inc_return) until its error path
+            var helpers = _calls.Where(o => o != r && o.Call.User == c.User && o.Call.Kind == c.Kind && Overlaps(o, r)
+                                            && (o.Call.Ret == -Errno.ENOMEM || (o.Call.Ret >= 0 && (init || NewWd(o))))).ToList();
             int bound = r.SampleAtEntry + helpers.Count;
             if (bound >= max) continue;
             string what = init ? "inotify_init" : $"inotify_add_watch({c.Fd}, {c.Path}, {MaskNames(c.Mask)})";
@@ -241,7 +242,7 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
             body.Append($"{what} by {c.Task.Name} [{r.B}, {r.E}] returned {errno}, but user {c.User.Uid} held at most {bound} of {limit} {max}:\n");
             body.Append($"  {counter} was {r.SampleAtEntry} when the call began");
             body.Append(helpers.Count == 0 ? ", and no other call of the user could add one meanwhile.\n"
-                : $", plus {helpers.Count} overlapping success(es): " + string.Join("; ", helpers.Select(h => $"{h.Call.Kind} by {h.Call.Task.Name} [{h.B}, {h.E}] = {h.Call.Ret}")) + "\n");
+                : $", plus {helpers.Count} overlapping success(es) or reservation(s): " + string.Join("; ", helpers.Select(h => $"{h.Call.Kind} by {h.Call.Task.Name} [{h.B}, {h.E}] = {h.Call.Ret}")) + "\n");
             body.Append($"inotify(7): {errno} only when the limit is reached; no order of these operations explains it (a limit check off by one, or a limit that cannot be reached).\n");
             K.Bug(BugClass.SpecViolation, $"inotify(7): {what} returned {errno} below {limit} ({bound} < {max})",
                 init ? new[] { "sys_inotify_init" } : new[] { "create_watch", "sys_inotify_add_watch" },

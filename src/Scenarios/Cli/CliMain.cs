@@ -1,4 +1,5 @@
 using InotifySim.Model;
+using InotifySim.Model.Kernel;
 using InotifySim.Scenarios.Catalog;
 using InotifySim.Scenarios.Exploration;
 using InotifySim.Scenarios.Traces;
@@ -23,14 +24,14 @@ public static class CliMain
     /// <summary>Every command, declared once: parsing, dispatch, `help` and the README tables read this.</summary>
     public static readonly IReadOnlyList<CommandSpec> Commands = new CommandSpec[]
     {
-        new("list", "inotify-sim list [scenarios|variants|fixes|strategies]",
-            "scenarios, variants, fixes and strategies, one line each",
+        new("list", "inotify-sim list [scenarios|variants|fixes|strategies|mistakes]",
+            "scenarios, variants, fixes, strategies and plantable mistakes, one line each",
             CliOptions.Of(), (a, c) => List(a.Positionals.FirstOrDefault(), c.Out), PlainExits, MaxPositionals: 1),
-        new("hunt", "inotify-sim hunt --scenario S [--variant rfc|fixed] [--with F,...] [--without F,...] [--strategy NAME] [--bound N] [--iterations N] [--time DURATION] [--seed N] [--fault-injection] [--max-steps N] [--jobs N] [--shard I/N] [--traces DIR] [--json FILE] [--junit FILE]",
+        new("hunt", "inotify-sim hunt --scenario S [--variant rfc|fixed] [--with F,...] [--without F,...] [--plant NAME] [--no-kcsan] [--strategy NAME] [--bound N] [--iterations N] [--time DURATION] [--seed N] [--fault-injection] [--max-steps N] [--jobs N] [--shard I/N] [--traces DIR] [--json FILE] [--junit FILE]",
             "explore interleavings of scenario(s) S under Coyote",
-            CliOptions.Of(CliOptions.Scenario, CliOptions.FixSet, CliOptions.Exploration, CliOptions.Distribution, CliOptions.Outputs),
+            CliOptions.Of(CliOptions.Scenario, CliOptions.FixSet, CliOptions.Checks, CliOptions.Exploration, CliOptions.Distribution, CliOptions.Outputs),
             HuntCommand.Run, HuntExits),
-        new("verify", "inotify-sim verify --scenario S --preemptions K [--variant rfc|fixed] [--with F,...] [--without F,...] [--jobs N] [--shard I/N] [--max-schedules N] [--time DURATION] [--fault-injection] [--max-steps N] [--json FILE] [--coverage FILE]",
+        new("verify", "inotify-sim verify --scenario S --preemptions K [--variant rfc|fixed] [--with F,...] [--without F,...] [--plant NAME] [--no-kcsan] [--jobs N] [--shard I/N] [--max-schedules N] [--time DURATION] [--fault-injection] [--max-steps N] [--json FILE] [--coverage FILE]",
             "explore EVERY schedule with at most K preemptions (bounded-exhaustive), fewest first",
             VerifyCommand.Options, VerifyCommand.Run, VerifyCommand.ExitCodes),
         new("merge", "inotify-sim merge FILE... --json OUT [--junit FILE]",
@@ -39,14 +40,16 @@ public static class CliMain
             Merge,
             new[] { (ExitClean, "the merged hunt is clean"), (ExitBug, "the merged hunt found a bug"), (ExitUsage, "usage or input error (a bad summary, shards of different hunts)"), (ExitInternal, "internal error") },
             MinPositionals: 1, MaxPositionals: int.MaxValue),
-        new("run", "inotify-sim run SCRIPT.isim [--variant rfc|fixed] [--with F,...] [--without F,...]",
+        new("run", "inotify-sim run SCRIPT.isim [--variant rfc|fixed] [--with F,...] [--without F,...] [--plant NAME]",
             "execute a single-thread script sequentially, JSON lines out",
-            CliOptions.Of(CliOptions.FixSet), RunScript,
+            CliOptions.Of(CliOptions.FixSet, CliOptions.Plant), RunScript,
             new[] { (ExitClean, "clean"), (ExitBug, "a detector fired or an expect failed"), (ExitUsage, "usage or input error (a bad script)"), (ExitInternal, "internal error") },
             MinPositionals: 1, MaxPositionals: 1),
-        new("replay", "inotify-sim replay TRACE [--html OUT.html] [--variant rfc|fixed] [--with F,...] [--without F,...] [--junit FILE]",
-            "re-run a trace file's schedule strictly and explain the bug (against another fix set with --variant/--with/--without)",
-            CliOptions.Of(new OptionSpec("html", "OUT.html", "write the explanation as an HTML timeline"), CliOptions.FixSet, CliOptions.JUnit), Replay,
+        new("replay", "inotify-sim replay TRACE [--html OUT.html] [--variant rfc|fixed] [--with F,...] [--without F,...] [--plant NAME] [--no-kcsan] [--junit FILE]",
+            "re-run a trace file's schedule strictly and explain the bug (against another fix set with --variant/--with/--without, other planted mistakes with --plant)",
+            CliOptions.Of(new OptionSpec("html", "OUT.html", "write the explanation as an HTML timeline"), CliOptions.FixSet,
+                CliOptions.Plant with { Help = CliOptions.Plant.Help + "; replaces the trace's recorded set (default: the mistakes the trace records)" },
+                CliOptions.NoKcsan, CliOptions.JUnit), Replay,
             new[] { (TraceCommands.Bug, "the schedule raised a bug (the recorded one, or another: the message says which)"), (TraceCommands.Clean, "the schedule ran to its end clean (e.g. the fix killed the bug)"), (TraceCommands.BadInput, "usage or input error"), (ExitInternal, "internal error"), (TraceCommands.Diverged, "the run left the recorded schedule (the step is named)") },
             MinPositionals: 1, MaxPositionals: 1),
         new("shrink", "inotify-sim shrink TRACE --out FILE",
@@ -174,7 +177,7 @@ public static class CliMain
     }
 
     private static int RunScript(ParsedArgs a, CliContext c) =>
-        RunCommand.Run(a.Positionals[0], ParseFixes(a, "run"), c.Out, c.Err);
+        RunCommand.Run(a.Positionals[0], ParseFixes(a, "run"), c.Out, c.Err, ParsePlanted(a, "run"));
 
     private static int Replay(ParsedArgs a, CliContext c)
     {
@@ -184,7 +187,9 @@ public static class CliMain
         bool otherFixes = a.Has("variant") || a.Has("with") || a.Has("without");
         var junit = a.Get("junit");
         if (junit != null) Destinations.CheckFile(junit, "--junit");
-        return TraceCommands.Replay(a.Positionals[0], html != null, html, c.Out, c.Err, otherFixes ? ParseFixes(a, "replay") : null, junit);
+        Mistake? planted = a.Has("plant") ? ParsePlanted(a, "replay") : null;
+        return TraceCommands.Replay(a.Positionals[0], html != null, html, c.Out, c.Err, otherFixes ? ParseFixes(a, "replay") : null, junit,
+            planted, a.Has("no-kcsan") ? false : null);
     }
 
     private static int Shrink(ParsedArgs a, CliContext c)
@@ -220,9 +225,16 @@ public static class CliMain
         return f.Value;
     }
 
+    /// <summary>--plant NAME (repeatable, or A,B): the mistakes of src/Model/Mistakes.cs; an unknown name is a usage error.</summary>
+    public static Mistake ParsePlanted(ParsedArgs a, string cmd)
+    {
+        var m = Mistakes.Parse(a.GetList("plant"), out var err);
+        return m ?? throw new UsageException($"{cmd}: --plant: {err}");
+    }
+
     private static int List(string? what, TextWriter o)
     {
-        string[] sections = { "scenarios", "variants", "fixes", "strategies" };
+        string[] sections = { "scenarios", "variants", "fixes", "strategies", "mistakes" };
         if (what != null && !sections.Contains(what))
             throw new UsageException($"list: unknown section '{what}' (sections: {string.Join(", ", sections)})");
         bool Show(string s) => what is null || what == s;
@@ -258,6 +270,13 @@ public static class CliMain
             int w = Strategies.All.Max(s => s.Name.Length);
             foreach (var s in Strategies.All)
                 o.WriteLine($"  {s.Name.PadRight(w)}  {s.Description}{(s.TakesBound ? $" [--bound, default {s.DefaultBound}]" : "")}");
+        }
+        if (Show("mistakes"))
+        {
+            if (what is null) o.WriteLine("mistakes (--plant NAME: mutation testing of the detectors, never part of a variant):");
+            int w = Mistakes.All.Max(m => m.Name.Length);
+            foreach (var m in Mistakes.All)
+                o.WriteLine($"  {m.Name.PadRight(w)}  {m.Description} [in {m.Function}; found by: {m.Check}]");
         }
         return ExitClean;
     }

@@ -66,6 +66,13 @@ public static class CliOptions
     public static readonly OptionSpec MaxSteps = new("max-steps", "N", "branching decisions per schedule before it is cut (default 5000, 10 to 10000000)");
     public static readonly IReadOnlyList<OptionSpec> Exploration = new[] { Strategy, Bound, Iterations, Time, Seed, FaultInjection, MaxSteps };
 
+    public static readonly OptionSpec Plant = new("plant", "NAME",
+        "mutation testing of the detectors: plants a known mistake in the model (`list mistakes`: "
+        + string.Join(", ", InotifySim.Model.Mistakes.All.Select(m => $"`{m.Name}`")) + "); never part of a variant", OptionKind.List);
+    public static readonly OptionSpec NoKcsan = new("no-kcsan", null, "turn the data-race detector (KCSAN) off", OptionKind.Flag);
+    /// <summary>What is planted in, or switched off from, the model: hunt, verify and replay take both.</summary>
+    public static readonly IReadOnlyList<OptionSpec> Checks = new[] { Plant, NoKcsan };
+
     public static readonly OptionSpec Jobs = new("jobs", "N", "workers per scenario, run in parallel (default: the number of processors)");
     public static readonly OptionSpec Shard = new("shard", "I/N",
         "run only this process's share of the hunt (needs an explicit `--jobs`); `I/N` counts from 1, `env:VAR/N` reads a 0-based index from the environment variable VAR (a Kubernetes Indexed Job's `JOB_COMPLETION_INDEX`)");

@@ -69,6 +69,8 @@ public static class HuntCommand
         var label = $"fix set {plan.FixSetLabel}, strategy {plan.Strategy}{(plan.Bound is null ? "" : $" bound {plan.Bound}")}, seed {plan.Seed}, {jobs} job(s)"
             + (plan.MaxSteps == HuntPlan.DefaultMaxSteps ? "" : $", max steps {plan.MaxSteps}")
             + (plan.FaultInjection ? ", fault injection" : plan.FaultShare > 0 ? $", fault injection on 1/{plan.FaultShare} of the schedules" : "")
+            + (plan.Planted == Mistake.None ? "" : $", planted {Mistakes.Describe(plan.Planted)}")
+            + (plan.Kcsan == false ? ", kcsan off" : "")
             + (shard is null ? "" : $", shard {shard.Value.i}/{shard.Value.n}");
         var iterations = plan.Iterations;
         var time = plan.Time;
@@ -139,6 +141,8 @@ public static class HuntCommand
             IterationBudget = plan.Iterations,
             TimeBudget = plan.Time,
             MaxSteps = plan.MaxSteps,
+            Planted = plan.Planted == Mistake.None ? null : Mistakes.Names(plan.Planted),
+            Kcsan = plan.Kcsan,
             Jobs = plan.Jobs,
             Scenarios = plan.Scenarios.Select(s => s.Name).ToList(),
             Shards = shard is null ? new List<string>() : new List<string> { $"{shard.Value.i}/{shard.Value.n}" },
@@ -283,6 +287,8 @@ public static class HuntCommand
                 Iterations = n,
                 Seed = unchecked(u.Seed + chunk * ChunkSeedStride),
                 FaultInjection = faults,
+                Planted = plan.Planted,
+                Kcsan = plan.Kcsan,
                 MaxSteps = plan.MaxSteps,
                 Progress = i => { add(i - reported); reported = i; },
                 Coverage = plan.CoverageOut != null ? (u.Coverage ??= new Coverage()) : null,

@@ -24,6 +24,10 @@ public sealed record HuntPlan
     public uint Seed { get; init; }
     public uint MaxSteps { get; init; } = DefaultMaxSteps;
     public bool FaultInjection { get; init; }
+    /// <summary>--plant: mistakes planted in every schedule's model (src/Model/Mistakes.cs).</summary>
+    public InotifySim.Model.Kernel.Mistake Planted { get; init; }
+    /// <summary>--no-kcsan: false; null keeps the machine's default.</summary>
+    public bool? Kcsan { get; init; }
     /// <summary>
     /// Without --fault-injection, the last 1/FaultShare of each unit's schedules (under --time: every
     /// FaultShare-th chunk) run with fault injection (allocation and idr_pre_get failures), so error paths
@@ -81,6 +85,8 @@ public sealed record HuntPlan
             Seed = seed,
             MaxSteps = maxSteps,
             FaultInjection = a.Has("fault-injection"),
+            Planted = CliMain.ParsePlanted(a, cmd),
+            Kcsan = a.Has("no-kcsan") ? false : null,
             Jobs = jobs,
             Shard = shard,
             TracesDir = a.Get("traces"),

@@ -57,6 +57,10 @@ public sealed class HuntSummary
     [JsonPropertyName("iterationBudget")] public long? IterationBudget { get; set; }
     [JsonPropertyName("timeBudget")] public double? TimeBudget { get; set; }
     [JsonPropertyName("maxSteps")] public uint MaxSteps { get; set; }
+    /// <summary>The mistakes planted in the model (`--plant`); absent when none.</summary>
+    [JsonPropertyName("planted")] public List<string>? Planted { get; set; }
+    /// <summary>false under `--no-kcsan`; absent: the machine's default.</summary>
+    [JsonPropertyName("kcsan")] public bool? Kcsan { get; set; }
     [JsonPropertyName("jobs")] public int Jobs { get; set; }
     /// <summary>Per script scenario, "sha256:" and the hash of its text (two scripts with one file name are different hunts).</summary>
     [JsonPropertyName("scripts")] public SortedDictionary<string, string> Scripts { get; set; } = new(StringComparer.Ordinal);
@@ -161,7 +165,7 @@ public sealed class HuntSummary
         {
             Variant = first.Variant, Fixes = first.Fixes, Strategy = first.Strategy, StrategyBound = first.StrategyBound,
             Seed = first.Seed, FaultInjection = first.FaultInjection, FaultShare = first.FaultShare, IterationBudget = first.IterationBudget,
-            TimeBudget = first.TimeBudget, MaxSteps = first.MaxSteps, Jobs = first.Jobs, Scenarios = first.Scenarios,
+            TimeBudget = first.TimeBudget, MaxSteps = first.MaxSteps, Planted = first.Planted, Kcsan = first.Kcsan, Jobs = first.Jobs, Scenarios = first.Scenarios,
             Scripts = first.Scripts,
         };
         int n = -1;
@@ -183,6 +187,8 @@ public sealed class HuntSummary
             Same(first.IterationBudget, s.IterationBudget, "iteration budget");
             Same(first.TimeBudget, s.TimeBudget, "time budget");
             Same(first.MaxSteps, s.MaxSteps, "max steps");
+            Same(first.Planted is null ? "none" : string.Join(",", first.Planted), s.Planted is null ? "none" : string.Join(",", s.Planted), "planted mistakes");
+            Same(first.Kcsan, s.Kcsan, "kcsan");
             Same(first.Jobs, s.Jobs, "jobs");
             Same(string.Join(",", first.Scenarios), string.Join(",", s.Scenarios), "scenarios");
             foreach (var sc in first.Scenarios.Distinct())

@@ -19,7 +19,16 @@ public static class RunCommand
 
     private static string J(Dictionary<string, object?> d) => JsonSerializer.Serialize(d, s_json);
 
-    public static int Run(string path, Fix fixes, TextWriter stdout, TextWriter stderr)
+    /// <summary>The verdict line: the fix set, the planted mistakes (only when some are), the result.</summary>
+    private static Dictionary<string, object?> Verdict(Fix fixes, Mistake planted, string result)
+    {
+        var d = new Dictionary<string, object?> { ["type"] = "verdict", ["variant"] = FixLabel.Of(fixes) };
+        if (planted != Mistake.None) d["planted"] = Mistakes.Names(planted);
+        d["result"] = result;
+        return d;
+    }
+
+    public static int Run(string path, Fix fixes, TextWriter stdout, TextWriter stderr, Mistake planted = Mistake.None)
     {
         var sc = ScriptScenario.Parse(InputFiles.ReadText(path, "script", InputFiles.MaxScriptBytes), path);
         if (sc.Script.Threads.Count > 1)
@@ -27,6 +36,7 @@ public static class RunCommand
         var o = new MachineOptions { Fixes = fixes, Mode = SchedMode.Sequential };
         sc.Configure(o);
         var m = new Machine(o);
+        if (planted != Mistake.None) m.K.Plant(planted);
         sc.Log = r =>
         {
             var call = new Dictionary<string, object?>
@@ -68,18 +78,14 @@ public static class RunCommand
         }
         if (report is null)
         {
-            stdout.WriteLine(J(new() { ["type"] = "verdict", ["variant"] = FixLabel.Of(fixes), ["result"] = "clean" }));
+            stdout.WriteLine(J(Verdict(fixes, planted, "clean")));
             return CliMain.ExitClean;
         }
-        stdout.WriteLine(J(new()
-        {
-            ["type"] = "verdict",
-            ["variant"] = FixLabel.Of(fixes),
-            ["result"] = "bug",
-            ["class"] = report.Class.Name(),
-            ["title"] = report.Title,
-            ["functions"] = report.Functions,
-        }));
+        var v = Verdict(fixes, planted, "bug");
+        v["class"] = report.Class.Name();
+        v["title"] = report.Title;
+        v["functions"] = report.Functions;
+        stdout.WriteLine(J(v));
         stdout.Write(report.Text);
         return CliMain.ExitBug;
     }

@@ -14,7 +14,7 @@ namespace InotifySim.Scenarios.Cli;
 public static class VerifyCommand
 {
     public static readonly IReadOnlyList<OptionSpec> Options = CliOptions.Of(
-        CliOptions.Scenario, CliOptions.FixSet,
+        CliOptions.Scenario, CliOptions.FixSet, CliOptions.Checks,
         new OptionSpec("preemptions", "K", "explore every schedule with at most K preemptions (0 to 10)", Required: true),
         CliOptions.Distribution,
         new OptionSpec("max-schedules", "N", "the most schedules one part may run; running out makes the verdict \"not exhausted\" (exit 4)"),
@@ -65,9 +65,11 @@ public static class VerifyCommand
         {
             Scenarios = scenarios, Fixes = fixes, Preemptions = k, Jobs = jobs, Shard = shard, MaxSchedules = max,
             TimeSeconds = time, MaxSteps = maxSteps, FaultInjection = a.Has("fault-injection"), CollectCoverage = coverage != null,
+            Planted = CliMain.ParsePlanted(a, "verify"), Kcsan = a.Has("no-kcsan") ? false : null,
         };
         stdout.WriteLine($"verify: {scenarios.Count} scenario(s), {FixLabel.Of(fixes)}, every schedule with at most {k} preemption{(k == 1 ? "" : "s")}, {jobs} part(s)/job(s)" +
-                         (shard is { } s2 ? $", shard {s2.Item1}/{s2.Item2}" : "") + (max > 0 ? $", at most {max} schedules per part" : "") + (time is double t ? $", time budget {t:0.#} s" : ""));
+                         (shard is { } s2 ? $", shard {s2.Item1}/{s2.Item2}" : "") + (max > 0 ? $", at most {max} schedules per part" : "") + (time is double t ? $", time budget {t:0.#} s" : "")
+                         + (plan.Planted == Mistake.None ? "" : $", planted {Mistakes.Describe(plan.Planted)}") + (plan.Kcsan == false ? ", kcsan off" : ""));
         var results = Verifier.Run(plan, line => stderr.WriteLine(line));
         foreach (var r in results) stdout.Write(Verifier.Render(r));
         int code = Verifier.ExitCode(results);
@@ -114,6 +116,8 @@ public static class VerifyCommand
                 ["scenarios"] = new JsonArray(results.Select(r => (JsonNode)Verifier.ToJson(r)).ToArray()),
                 ["exitCode"] = code,
             };
+            if (plan.Planted != Mistake.None) o["planted"] = new JsonArray(Mistakes.Names(plan.Planted).Select(n => (JsonNode)n).ToArray());
+            if (plan.Kcsan is bool kc) o["kcsan"] = kc;
             File.WriteAllText(json, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         }
         if (coverage != null)

@@ -19,6 +19,10 @@ public sealed class HuntOptions
     public int Iterations { get; init; } = 1000;
     public uint Seed { get; init; }
     public bool FaultInjection { get; init; }
+    /// <summary>Mistakes planted in every schedule's model (mutation testing of the detectors, src/Model/Mistakes.cs; `--plant`).</summary>
+    public Mistake Planted { get; init; }
+    /// <summary>The data-race detector (<see cref="MachineOptions.Kcsan"/>): null keeps the machine's default; false is `--no-kcsan`.</summary>
+    public bool? Kcsan { get; init; }
     /// <summary>Branching decisions per schedule before the schedule is cut (no more branching; a verify verdict becomes "not exhausted").</summary>
     public uint MaxSteps { get; init; } = 5000;
     /// <summary>Strict replay of a recorded schedule (one run).</summary>
@@ -236,7 +240,9 @@ public static class Explorer
             Tracing = o.Tracing,
         };
         o.Scenario.Configure(opts);
+        if (o.Kcsan is bool kcsan) opts.Kcsan = kcsan;
         var m = new Machine(opts);
+        if (o.Planted != Mistake.None) m.K.Plant(o.Planted);
         st.Machine = m;
         m.K.OnBug = r => st.Report = r;
         var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps));

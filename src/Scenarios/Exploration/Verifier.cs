@@ -24,6 +24,9 @@ public sealed class VerifyPlan
     public double? TimeSeconds { get; init; }
     public uint MaxSteps { get; init; } = 5000;
     public bool FaultInjection { get; init; }
+    /// <summary>Mistakes planted in the model (`--plant`); the data-race detector's override (`--no-kcsan`).</summary>
+    public Mistake Planted { get; init; }
+    public bool? Kcsan { get; init; }
     public bool CollectCoverage { get; init; }
 }
 
@@ -108,6 +111,8 @@ public static class Verifier
                 Part = u.Part,
                 Iterations = plan.MaxSchedules > 0 ? (int)Math.Min(int.MaxValue, plan.MaxSchedules) : 0,
                 FaultInjection = plan.FaultInjection,
+                Planted = plan.Planted,
+                Kcsan = plan.Kcsan,
                 MaxSteps = plan.MaxSteps,
                 Coverage = u.Coverage,
                 ShouldStop = () => Stopwatch.GetTimestamp() >= deadline,

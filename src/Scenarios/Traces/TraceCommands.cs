@@ -14,14 +14,15 @@ public static class TraceCommands
     public const int Clean = 0, Ok = 0, Bug = 1, Mismatch = 1, BadInput = 2, Diverged = 5;
 
     /// <summary>Loads and replays a trace, prints the explanation; writes the HTML timeline when asked.</summary>
-    public static int Replay(string path, bool html, string? htmlOut, TextWriter stdout, TextWriter stderr, InotifySim.Model.Fix? fixes = null, string? junit = null)
+    public static int Replay(string path, bool html, string? htmlOut, TextWriter stdout, TextWriter stderr, InotifySim.Model.Fix? fixes = null, string? junit = null,
+        Mistake? planted = null, bool? kcsan = null)
     {
         TraceFile t;
         ReplayOutcome r;
         try
         {
             t = TraceFile.Load(path);
-            r = TraceReplayer.Replay(t, path, fixes);
+            r = TraceReplayer.Replay(t, path, fixes, planted, kcsan);
         }
         catch (TraceFormatException e)
         {
@@ -29,6 +30,8 @@ public static class TraceCommands
             return BadInput;
         }
         var x = r.Explain();
+        var plantedNow = planted ?? t.PlantedSet(path);
+        if (plantedNow != Mistake.None) stdout.WriteLine($"planted in the model: {InotifySim.Model.Mistakes.Describe(plantedNow)} (mutation testing of the detectors)");
         if (x != null) stdout.Write(x.RenderText());
         if (!r.Reproduced)
         {

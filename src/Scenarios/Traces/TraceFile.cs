@@ -52,6 +52,10 @@ public sealed class TraceFile
     [JsonPropertyName("iteration")] public int Iteration { get; set; }
     [JsonPropertyName("faultInjection")] public bool FaultInjection { get; set; }
     [JsonPropertyName("maxSteps")] public uint MaxSteps { get; set; }
+    /// <summary>The mistakes planted in the model (`--plant`, src/Model/Mistakes.cs); absent when none (older traces: none).</summary>
+    [JsonPropertyName("planted")] public List<string>? Planted { get; set; }
+    /// <summary>false when the run had the data-race detector off (`--no-kcsan`); absent: the machine's default.</summary>
+    [JsonPropertyName("kcsan")] public bool? Kcsan { get; set; }
     [JsonPropertyName("bug")] public TraceBug? Bug { get; set; }
     /// <summary>A failure that is not a model report (a harness condition).</summary>
     [JsonPropertyName("otherBug")] public string? OtherBug { get; set; }
@@ -82,6 +86,14 @@ public sealed class TraceFile
         return f;
     }
 
+    /// <summary>The mistakes this trace's run planted (none when "planted" is absent).</summary>
+    public Mistake PlantedSet(string name = "trace")
+    {
+        if (Planted is null) return Mistake.None;
+        var m = Mistakes.Parse(Planted.Select(p => p ?? "(null)"), out var err);
+        return m ?? throw new TraceFormatException($"{name}: \"planted\": {err}");
+    }
+
     public static List<string> FixNames(Fix set) =>
         Variants.Fixes.Where(i => (set & i.Fix) != 0).Select(i => i.Name).ToList();
 
@@ -97,6 +109,8 @@ public sealed class TraceFile
         Iteration = r.BugIteration,
         FaultInjection = o.FaultInjection,
         MaxSteps = o.MaxSteps,
+        Planted = o.Planted == Mistake.None ? null : Mistakes.Names(o.Planted),
+        Kcsan = o.Kcsan,
         Bug = r.Report is null ? null : TraceBug.From(r.Report),
         OtherBug = r.OtherBug,
         Threads = r.ThreadNames.ToList(),
@@ -202,6 +216,7 @@ public sealed class TraceFile
         int pre = decisions.Count(d => d.IsPreemption);
         if (pre != t.Preemptions) throw new TraceFormatException($"{name}: \"preemptions\" is {t.Preemptions} but the schedule has {pre}");
         if (t.Strategy != "verify" && Strategies.Find(t.Strategy) is null) throw new TraceFormatException($"{name}: unknown strategy '{t.Strategy}'");
+        t.PlantedSet(name);
         var fixes = t.FixSet();
         var err = Variants.Validate(fixes);
         if (err != null) throw new TraceFormatException($"{name}: {err}");

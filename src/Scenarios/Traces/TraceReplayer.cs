@@ -92,7 +92,7 @@ public static class TraceReplayer
     /// Bad input (unknown scenario, malformed schedule) throws <see cref="TraceFormatException"/>;
     /// everything else is an outcome.
     /// </summary>
-    public static ReplayOutcome Replay(TraceFile t, string name = "trace", Fix? fixes = null)
+    public static ReplayOutcome Replay(TraceFile t, string name = "trace", Fix? fixes = null, Mistake? planted = null, bool? kcsan = null)
     {
         var scenario = ResolveScenario(t, name);
         var decisions = t.Decisions(name);
@@ -105,6 +105,8 @@ public static class TraceReplayer
             Seed = t.Seed,
             Iterations = 1,
             FaultInjection = t.FaultInjection,
+            Planted = planted ?? t.PlantedSet(name),
+            Kcsan = kcsan ?? t.Kcsan,
             MaxSteps = t.MaxSteps == 0 ? 5000 : t.MaxSteps,
             Replay = decisions,
             Tracing = true,
