@@ -172,13 +172,16 @@ public sealed class Spinlock : ILockInstance
         Class = cls;
     }
 
-    public void spin_lock()
+    public void spin_lock() => spin_lock_nested(0);
+
+    /// <summary>spin_lock_nested(lock, subclass): a second lock of the class, nested by the caller's ordering (d_move's two d_locks).</summary>
+    public void spin_lock_nested(int subclass)
     {
         var k = _container.K;
         k.Point();
         _container.Chk(_field);
         var t = k.current;
-        k.Lockdep.Acquire(t, this, 0);
+        k.Lockdep.Acquire(t, this, subclass);
         if (_owner != null) Mutex.Block(k, t, this, () => _owner == null);
         _owner = t;
         t.PreemptCount++;

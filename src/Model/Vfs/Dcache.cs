@@ -29,6 +29,7 @@ public sealed partial class Vfs
         dcache_lock.spin_lock();
         if (inode != null && inode.i_dentry is null) inode.i_dentry = entry; // list_add(&entry->d_alias, &inode->i_dentry): the first alias is kept
         entry.d_inode = inode;
+        if (inode != null) K.Kcsan?.Publish(entry); // the walk's lockless read of d_inode subscribes (Dentry.d_inode_once)
         Inotify.inotify_d_instantiate(entry, inode);
         dcache_lock.spin_unlock();
     }
@@ -105,7 +106,7 @@ public sealed partial class Vfs
         using var _ = K.Fn("d_delete");
         dcache_lock.spin_lock();
         dentry.d_lock.spin_lock();
-        bool isdir = Mode.S_ISDIR(dentry.d_inode!.i_mode);
+        bool isdir = Mode.S_ISDIR(dentry.d_inode!.i_fmt);
         if (dentry.d_count.atomic_read() == 1)
         {
             dentry.d_lock.spin_unlock();
@@ -122,12 +123,26 @@ public sealed partial class Vfs
         Fsnotify.fsnotify_nameremove(this, dentry, isdir);
     }
 
+    /// <summary>DENTRY_D_LOCK_NESTED: the lockdep subclass of the second d_lock d_move takes.</summary>
+    public const int DENTRY_D_LOCK_NESTED = 1;
+
     /// <summary>d_move(dentry, target): dentry takes target's name and parent; target is unhashed.</summary>
     public void d_move(Dentry dentry, Dentry target)
     {
         using var _ = K.Fn("d_move");
         dcache_lock.spin_lock();
-        dentry.d_lock.spin_lock();
+        // 2.6.17/2.6.18: both d_locks, the lower address first ("XXXX: do we really need to take target->d_lock?"):
+        // d_name and d_parent of both dentries change below (here the older allocation stands for the lower address)
+        if (target.Alloc!.Id < dentry.Alloc!.Id)
+        {
+            target.d_lock.spin_lock();
+            dentry.d_lock.spin_lock_nested(DENTRY_D_LOCK_NESTED);
+        }
+        else
+        {
+            dentry.d_lock.spin_lock();
+            target.d_lock.spin_lock_nested(DENTRY_D_LOCK_NESTED);
+        }
         var oldParent = dentry.d_parent;
         var newParent = target.d_parent;
         var oldName = dentry.d_name;
@@ -141,6 +156,7 @@ public sealed partial class Vfs
         target.d_name = oldName;
         target.d_parent = oldParent;
         oldParent.d_subdirs.Add(target);
+        target.d_lock.spin_unlock();
         Inotify.inotify_d_move(dentry);
         dentry.d_lock.spin_unlock();
         dcache_lock.spin_unlock();

@@ -10,6 +10,25 @@ namespace InotifySim.Model.Vfs;
 /// </summary>
 public static class Fsnotify
 {
+    /// <summary>
+    /// <c>dentry->d_name.name</c> as the hooks that run without the parent's i_mutex read it for the parent's event
+    /// (fsnotify_access, _modify, _open, _close, _xattr, _change). As posted (2.6.17) it is read with no lock, racing
+    /// d_move, which rewrites the name under dcache_lock and both d_locks: a rename of the file meanwhile hands the
+    /// event a name being overwritten, or one freed with the target dentry (the race of CVE-2017-7533). With
+    /// name-snapshot, take_dentry_name_snapshot (Linux 4.13, 49d31c2f "dentry name snapshots"): the name is copied
+    /// under dentry->d_lock. (fsnotify_create, _mkdir and _nameremove run under the parent's i_mutex, which every
+    /// rename of the entry holds: their name is stable.)
+    /// </summary>
+    private static string dentry_name(Vfs vfs, Dentry dentry)
+    {
+        if (!vfs.HasFix(Fix.NameSnapshot)) return dentry.d_name;
+        // take_dentry_name_snapshot(&name, dentry)
+        dentry.d_lock.spin_lock();
+        var name = dentry.d_name;
+        dentry.d_lock.spin_unlock();
+        return name;
+    }
+
     /// <summary>fsnotify_move - file old_name at old_dir was moved to new_name at new_dir</summary>
     public static void fsnotify_move(Vfs vfs, Inode old_dir, Inode new_dir, string old_name, string new_name,
         bool isdir, Inode? target, Inode? source)
@@ -69,8 +88,8 @@ public static class Fsnotify
         using var _ = vfs.K.Fn("fsnotify_access");
         var inode = dentry.d_inode!;
         uint mask = IN_ACCESS;
-        if (Mode.S_ISDIR(inode.i_mode)) mask |= IN_ISDIR;
-        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry.d_name);
+        if (Mode.S_ISDIR(inode.i_fmt)) mask |= IN_ISDIR;
+        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry_name(vfs, dentry));
         vfs.Inotify.inotify_inode_queue_event(inode, mask, 0, null, null);
     }
 
@@ -80,8 +99,8 @@ public static class Fsnotify
         using var _ = vfs.K.Fn("fsnotify_modify");
         var inode = dentry.d_inode!;
         uint mask = IN_MODIFY;
-        if (Mode.S_ISDIR(inode.i_mode)) mask |= IN_ISDIR;
-        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry.d_name);
+        if (Mode.S_ISDIR(inode.i_fmt)) mask |= IN_ISDIR;
+        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry_name(vfs, dentry));
         vfs.Inotify.inotify_inode_queue_event(inode, mask, 0, null, null);
     }
 
@@ -91,8 +110,8 @@ public static class Fsnotify
         using var _ = vfs.K.Fn("fsnotify_open");
         var inode = dentry.d_inode!;
         uint mask = IN_OPEN;
-        if (Mode.S_ISDIR(inode.i_mode)) mask |= IN_ISDIR;
-        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry.d_name);
+        if (Mode.S_ISDIR(inode.i_fmt)) mask |= IN_ISDIR;
+        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry_name(vfs, dentry));
         vfs.Inotify.inotify_inode_queue_event(inode, mask, 0, null, null);
     }
 
@@ -102,9 +121,9 @@ public static class Fsnotify
         using var _ = vfs.K.Fn("fsnotify_close");
         var dentry = file.f_dentry!;
         var inode = dentry.d_inode!;
-        string name = dentry.d_name;
+        string name = dentry_name(vfs, dentry);
         uint mask = (file.f_mode & O.FMODE_WRITE) != 0 ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE;
-        if (Mode.S_ISDIR(inode.i_mode)) mask |= IN_ISDIR;
+        if (Mode.S_ISDIR(inode.i_fmt)) mask |= IN_ISDIR;
         vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, name);
         vfs.Inotify.inotify_inode_queue_event(inode, mask, 0, null, null);
     }
@@ -115,8 +134,8 @@ public static class Fsnotify
         using var _ = vfs.K.Fn("fsnotify_xattr");
         var inode = dentry.d_inode!;
         uint mask = IN_ATTRIB;
-        if (Mode.S_ISDIR(inode.i_mode)) mask |= IN_ISDIR;
-        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry.d_name);
+        if (Mode.S_ISDIR(inode.i_fmt)) mask |= IN_ISDIR;
+        vfs.Inotify.inotify_dentry_parent_queue_event(dentry, mask, 0, dentry_name(vfs, dentry));
         vfs.Inotify.inotify_inode_queue_event(inode, mask, 0, null, null);
     }
 
@@ -136,9 +155,9 @@ public static class Fsnotify
 
         if (in_mask != 0)
         {
-            if (Mode.S_ISDIR(inode.i_mode)) in_mask |= IN_ISDIR;
+            if (Mode.S_ISDIR(inode.i_fmt)) in_mask |= IN_ISDIR;
             vfs.Inotify.inotify_inode_queue_event(inode, in_mask, 0, null, null);
-            vfs.Inotify.inotify_dentry_parent_queue_event(dentry, in_mask, 0, dentry.d_name);
+            vfs.Inotify.inotify_dentry_parent_queue_event(dentry, in_mask, 0, dentry_name(vfs, dentry));
         }
     }
 }

@@ -10,13 +10,17 @@ public sealed partial class Vfs
     public const int MAY_EXEC = 1, MAY_WRITE = 2, MAY_READ = 4;
     private const int MAX_NESTED_LINKS = 8, MAX_TOTAL_LINKS = 40, NAME_MAX = 255;
 
-    /// <summary>generic_permission(): owner bits for the owner, other bits for the rest; root passes.</summary>
+    /// <summary>
+    /// generic_permission(): owner bits for the owner, other bits for the rest; root passes. 2.6.17 takes no lock
+    /// here (<c>umode_t mode = inode->i_mode;</c>): the mode and owner are read once each, racing a concurrent chmod /
+    /// chown by design (<see cref="Inode.i_mode_once"/>).
+    /// </summary>
     public int permission(Inode inode, int mask)
     {
         int uid = K.current.Uid;
         if (uid == 0) return 0;
-        int mode = inode.i_mode;
-        if (uid == inode.i_uid) mode >>= 6;
+        int mode = inode.i_mode_once;
+        if (uid == inode.i_uid_once) mode >>= 6;
         return (mode & mask & 7) == mask ? 0 : -Errno.EACCES;
     }
 
@@ -73,7 +77,7 @@ public sealed partial class Vfs
         {
             string comp = comps[i];
             bool last = i == comps.Count - 1;
-            var dir = cur.dentry.d_inode;
+            var dir = cur.dentry.d_inode_once();
             if (dir is null || !dir.IsDir) { path_release(ref cur); return -Errno.ENOTDIR; }
             int err = permission(dir, MAY_EXEC);
             if (err != 0) { path_release(ref cur); return err; }
@@ -85,7 +89,7 @@ public sealed partial class Vfs
                 continue;
             }
             var child = d_lookup(cur.dentry, comp);
-            if (child is null || child.d_inode is null)
+            if (child is null || child.d_inode_once() is null)
             {
                 if (child != null) dput(child);
                 path_release(ref cur);
@@ -94,8 +98,8 @@ public sealed partial class Vfs
             Nameidata next = cur;
             next.dentry = child;
             follow_mount(ref next);
-            var inode = next.dentry.d_inode!;
-            if (Mode.S_ISLNK(inode.i_mode) && (!last || (flags & LOOKUP_FOLLOW) != 0 || trailingSlash))
+            var inode = next.dentry.d_inode_once()!;
+            if (Mode.S_ISLNK(inode.i_fmt) && (!last || (flags & LOOKUP_FOLLOW) != 0 || trailingSlash))
             {
                 if (depth >= MAX_NESTED_LINKS || ++total > MAX_TOTAL_LINKS)
                 {
@@ -126,7 +130,7 @@ public sealed partial class Vfs
             }
             cur = next;
         }
-        if (((flags & LOOKUP_DIRECTORY) != 0 || trailingSlash) && (cur.dentry.d_inode is null || !cur.dentry.d_inode.IsDir))
+        if (((flags & LOOKUP_DIRECTORY) != 0 || trailingSlash) && (cur.dentry.d_inode_once() is not { } last_inode || !last_inode.IsDir))
         {
             path_release(ref cur);
             return -Errno.ENOTDIR;
@@ -168,13 +172,19 @@ public sealed partial class Vfs
         while (true)
         {
             if (ReferenceEquals(nd.dentry, RootMnt.mnt_root) && ReferenceEquals(nd.mnt, RootMnt)) return;
+            // follow_dotdot (fs/namei.c 2.6.17): "spin_lock(&dcache_lock); if (nd->dentry != nd->mnt->mnt_root) {
+            // nd->dentry = dget(nd->dentry->d_parent); spin_unlock(&dcache_lock); dput(old); break; }": d_move changes
+            // d_parent under dcache_lock
+            dcache_lock.spin_lock();
             if (!ReferenceEquals(nd.dentry, nd.mnt.mnt_root))
             {
-                var parent = dget(nd.dentry.d_parent);
-                dput(nd.dentry);
-                nd.dentry = parent;
+                var old = nd.dentry;
+                nd.dentry = dget(nd.dentry.d_parent);
+                dcache_lock.spin_unlock();
+                dput(old);
                 return;
             }
+            dcache_lock.spin_unlock();
             var up = nd.mnt.mnt_parent;
             var mp = nd.mnt.mnt_mountpoint;
             if (up is null || mp is null) return;

@@ -18,12 +18,11 @@ public sealed class RegularFops : FileOperations
         return r;
     }
 
-    /// <summary>vfs_write at file->f_pos (O_APPEND: at the end first), which advances.</summary>
+    /// <summary>vfs_write at file->f_pos (O_APPEND: at the end first, in generic_write_checks), which advances.</summary>
     public override long write(File file, int count)
     {
         long pos = file.f_pos;
-        if ((file.f_flags & O.O_APPEND) != 0 && (file.f_mode & O.FMODE_WRITE) != 0) pos = file.f_dentry!.d_inode!.i_size;
-        long r = write_at(file, count, ref pos);
+        long r = write_at(file, count, ref pos, append: (file.f_flags & O.O_APPEND) != 0);
         if (r >= 0) file.f_pos = pos;
         return r;
     }
@@ -38,20 +37,27 @@ public sealed class RegularFops : FileOperations
         if ((file.f_mode & O.FMODE_READ) == 0) return -Errno.EBADF;
         var inode = file.f_dentry!.d_inode!;
         if (inode.IsDir) return -Errno.EISDIR;
-        long n = Math.Max(0, Math.Min(count, inode.i_size - pos));
+        long n = Math.Max(0, Math.Min(count, inode.i_size_read() - pos)); // do_generic_mapping_read: isize = i_size_read(inode)
         pos += n;
         if (n > 0) // vfs_read: if (ret > 0) fsnotify_access
             Fsnotify.fsnotify_access(_vfs, file.f_dentry!);
         return n;
     }
 
-    /// <summary>vfs_write(file, buf, count, pos) (2.6.17): "if (ret > 0) fsnotify_modify(file->f_dentry)".</summary>
-    public long write_at(File file, int count, ref long pos)
+    /// <summary>
+    /// vfs_write(file, buf, count, pos) (2.6.17): f_op->write is generic_file_write, which runs under the inode's
+    /// i_mutex (generic_write_checks: O_APPEND moves pos to i_size; i_size_write when the write extends the file);
+    /// then, after i_mutex is dropped, "if (ret > 0) fsnotify_modify(file->f_dentry)".
+    /// </summary>
+    public long write_at(File file, int count, ref long pos, bool append = false)
     {
         if ((file.f_mode & O.FMODE_WRITE) == 0) return -Errno.EBADF;
         var inode = file.f_dentry!.d_inode!;
+        inode.i_mutex.mutex_lock();
+        if (append) pos = inode.i_size_read();
         pos += count;
-        if (pos > inode.i_size) inode.i_size = pos;
+        if (pos > inode.i_size) inode.i_size_write(pos);
+        inode.i_mutex.mutex_unlock();
         if (count > 0) // vfs_write: if (ret > 0) fsnotify_modify
             Fsnotify.fsnotify_modify(_vfs, file.f_dentry!);
         return count;
@@ -178,7 +184,7 @@ public sealed partial class Vfs
         if (err != 0) { put_unused_fd(fd); return err; }
         var inode = nd.dentry.d_inode!;
         // O_NOFOLLOW on a symlink (open_namei: "if (flag & O_NOFOLLOW) goto exit" -> -ELOOP)
-        if (Mode.S_ISLNK(inode.i_mode)) { path_release(ref nd); put_unused_fd(fd); return -Errno.ELOOP; }
+        if (Mode.S_ISLNK(inode.i_fmt)) { path_release(ref nd); put_unused_fd(fd); return -Errno.ELOOP; }
         int acc = flags & O.O_ACCMODE;
         int fmode = acc == O.O_RDONLY ? O.FMODE_READ : acc == O.O_WRONLY ? O.FMODE_WRITE : O.FMODE_READ | O.FMODE_WRITE;
         bool trunc = (flags & O.O_TRUNC) != 0 && !created;
@@ -187,13 +193,13 @@ public sealed partial class Vfs
         int need = ((fmode & O.FMODE_READ) != 0 ? MAY_READ : 0) | ((fmode & O.FMODE_WRITE) != 0 || trunc ? MAY_WRITE : 0);
         err = created ? 0 : permission(inode, need); // a file this call created is not checked again
         if (err != 0) { path_release(ref nd); put_unused_fd(fd); return err; }
-        if (Mode.S_ISFIFO(inode.i_mode) && !(acc == O.O_RDONLY && (flags & O.O_NONBLOCK) != 0))
+        if (Mode.S_ISFIFO(inode.i_fmt) && !(acc == O.O_RDONLY && (flags & O.O_NONBLOCK) != 0))
         {
             // fifo_open: only a non-blocking reader is modelled (a writer with no reader is
             // -ENXIO in Linux too; a blocking open would sleep for a partner: not modelled)
             path_release(ref nd); put_unused_fd(fd); return -Errno.ENXIO;
         }
-        if (trunc && Mode.S_ISREG(inode.i_mode))
+        if (trunc && Mode.S_ISREG(inode.i_fmt))
         {
             // may_open: do_truncate(dentry, 0, ATTR_MTIME|ATTR_CTIME, NULL) -> notify_change -> fsnotify_change
             do_truncate(nd.dentry, 0, Fsnotify.ATTR_MTIME | ATTR_CTIME);
@@ -544,14 +550,11 @@ public sealed partial class Vfs
         int err = __user_walk(path, LOOKUP_FOLLOW, out var nd);
         if (err != 0) return err;
         var inode = nd.dentry.d_inode!;
-        if (K.current.Uid != 0 && K.current.Uid != inode.i_uid) err = -Errno.EPERM;
-        else
-        {
-            inode.i_mutex.mutex_lock();
-            inode.i_mode = (inode.i_mode & Mode.S_IFMT) | (mode & Mode.S_IALLUGO);
-            inode.i_mutex.mutex_unlock();
-            Fsnotify.fsnotify_change(this, nd.dentry, Fsnotify.ATTR_MODE);
-        }
+        // sys_chmod (fs/open.c 2.6.17): mutex_lock(&inode->i_mutex); ... notify_change(); mutex_unlock(&inode->i_mutex);
+        // the owner check (inode_change_ok), the new mode and fsnotify_change all run under i_mutex
+        inode.i_mutex.mutex_lock();
+        err = notify_change(nd.dentry, Fsnotify.ATTR_MODE | ATTR_CTIME, i => i.i_mode = (i.i_mode & Mode.S_IFMT) | (mode & Mode.S_IALLUGO));
+        inode.i_mutex.mutex_unlock();
         path_release(ref nd);
         return err;
     }

@@ -12,15 +12,34 @@ public sealed partial class Vfs
     public const int ATTR_CTIME = 64;
 
     /// <summary>
-    /// notify_change(dentry, attr) (fs/attr.c 2.6.17), called with the inode's i_mutex held:
-    /// inode_change_ok was done by the caller, <paramref name="apply"/> is inode_setattr, then
-    /// "if (!error) fsnotify_change(dentry, ia_valid);" (still under i_mutex).
+    /// notify_change(dentry, attr) (fs/attr.c 2.6.17), called with the inode's i_mutex held (every caller takes it:
+    /// chmod, fchmod, chown_common, do_utimes, do_truncate): inode_change_ok (<see cref="inode_change_ok"/>), then
+    /// <paramref name="apply"/> as inode_setattr, then "if (!error) fsnotify_change(dentry, ia_valid);" (still under i_mutex).
     /// </summary>
-    private void notify_change(Dentry dentry, int ia_valid, Action<Inode> apply)
+    private int notify_change(Dentry dentry, int ia_valid, Action<Inode> apply, int ia_uid = -1, int ia_gid = -1)
     {
         using var _ = K.Fn("notify_change");
-        apply(dentry.d_inode!);
+        var inode = dentry.d_inode!;
+        int err = inode_change_ok(inode, ia_valid, ia_uid, ia_gid);
+        if (err != 0) return err;
+        apply(inode);
         Fsnotify.fsnotify_change(this, dentry, ia_valid);
+        return 0;
+    }
+
+    /// <summary>
+    /// inode_change_ok(inode, attr) (fs/attr.c 2.6.17), under i_mutex: only root changes the owner; the owner may set
+    /// the group to one of its own (here: its uid's group or the current one); only the owner or root changes the mode.
+    /// </summary>
+    private int inode_change_ok(Inode inode, int ia_valid, int ia_uid, int ia_gid)
+    {
+        int cur = K.current.Uid;
+        if (cur == 0) return 0;
+        bool owner = cur == inode.i_uid;
+        if ((ia_valid & Fsnotify.ATTR_UID) != 0 && (!owner || ia_uid != inode.i_uid)) return -Errno.EPERM;
+        if ((ia_valid & Fsnotify.ATTR_GID) != 0 && (!owner || (ia_gid != inode.i_gid && ia_gid != cur))) return -Errno.EPERM;
+        if ((ia_valid & Fsnotify.ATTR_MODE) != 0 && !owner) return -Errno.EPERM;
+        return 0;
     }
 
     /// <summary>do_truncate(dentry, length, time_attrs) (fs/open.c 2.6.17): ATTR_SIZE | time_attrs under i_mutex.</summary>
@@ -29,7 +48,7 @@ public sealed partial class Vfs
         using var _ = K.Fn("do_truncate");
         var inode = dentry.d_inode!;
         inode.i_mutex.mutex_lock();
-        notify_change(dentry, Fsnotify.ATTR_SIZE | time_attrs, i => i.i_size = length);
+        notify_change(dentry, Fsnotify.ATTR_SIZE | time_attrs, i => i.i_size_write(length));
         inode.i_mutex.mutex_unlock();
     }
 
@@ -42,7 +61,7 @@ public sealed partial class Vfs
         if (err != 0) return err;
         var inode = nd.dentry.d_inode!;
         if (inode.IsDir) err = -Errno.EISDIR;
-        else if (!Mode.S_ISREG(inode.i_mode)) err = -Errno.EINVAL;
+        else if (!Mode.S_ISREG(inode.i_fmt)) err = -Errno.EINVAL;
         else err = vfs_permission(ref nd, MAY_WRITE);
         if (err == 0) do_truncate(nd.dentry, length, 0);
         path_release(ref nd);
@@ -61,7 +80,7 @@ public sealed partial class Vfs
         if (f is null) return -Errno.EBADF;
         long err = 0;
         var inode = f.f_dentry?.d_inode;
-        if (inode is null || !Mode.S_ISREG(inode.i_mode) || (f.f_mode & O.FMODE_WRITE) == 0 || f.f_op is not InotifySim.Model.Vfs.RegularFops) err = -Errno.EINVAL;
+        if (inode is null || !Mode.S_ISREG(inode.i_fmt) || (f.f_mode & O.FMODE_WRITE) == 0 || f.f_op is not InotifySim.Model.Vfs.RegularFops) err = -Errno.EINVAL;
         else do_truncate(f.f_dentry!, length, Fsnotify.ATTR_MTIME | ATTR_CTIME);
         fput(f);
         return err;
@@ -77,7 +96,8 @@ public sealed partial class Vfs
         int err = __user_walk(path, LOOKUP_FOLLOW, out var nd);
         if (err != 0) return err;
         var inode = nd.dentry.d_inode!;
-        if (K.current.Uid != 0 && K.current.Uid != inode.i_uid) err = vfs_permission(ref nd, MAY_WRITE);
+        // do_utimes (2.6.17) checks before taking i_mutex: "if (current->fsuid != inode->i_uid && (error = vfs_permission(&nd, MAY_WRITE)) != 0)"
+        if (K.current.Uid != 0 && K.current.Uid != inode.i_uid_once) err = vfs_permission(ref nd, MAY_WRITE);
         if (err == 0)
         {
             inode.i_mutex.mutex_lock();
@@ -110,23 +130,15 @@ public sealed partial class Vfs
     private int chown_common(Dentry dentry, int uid, int gid)
     {
         var inode = dentry.d_inode!;
-        int cur = K.current.Uid;
-        if (cur != 0)
-        {
-            bool owner = cur == inode.i_uid;
-            if (uid != -1 && uid != inode.i_uid) return -Errno.EPERM;
-            if (gid != -1 && (!owner || (gid != inode.i_gid && gid != cur))) return -Errno.EPERM;
-            if (uid != -1 && !owner) return -Errno.EPERM;
-        }
         int ia_valid = ATTR_CTIME | (uid != -1 ? Fsnotify.ATTR_UID : 0) | (gid != -1 ? Fsnotify.ATTR_GID : 0);
         inode.i_mutex.mutex_lock();
-        notify_change(dentry, ia_valid, i =>
+        int err = notify_change(dentry, ia_valid, i =>
         {
             if (uid != -1) i.i_uid = uid;
             if (gid != -1) i.i_gid = gid;
-        });
+        }, uid, gid);
         inode.i_mutex.mutex_unlock();
-        return 0;
+        return err;
     }
 
     /// <summary>sys_fchmod (2.6.17): the owner or root; ATTR_MODE|ATTR_CTIME under i_mutex -> fsnotify_change: IN_ATTRIB.</summary>
@@ -138,11 +150,10 @@ public sealed partial class Vfs
         long err = 0;
         var dentry = f.f_dentry;
         if (dentry?.d_inode is not { } inode || f.f_op is not InotifySim.Model.Vfs.RegularFops) err = -Errno.EPERM; // an anonymous inotify file: not modelled as an inode
-        else if (K.current.Uid != 0 && K.current.Uid != inode.i_uid) err = -Errno.EPERM;
         else
         {
             inode.i_mutex.mutex_lock();
-            notify_change(dentry, Fsnotify.ATTR_MODE | ATTR_CTIME, i => i.i_mode = (i.i_mode & Mode.S_IFMT) | (mode & Mode.S_IALLUGO));
+            err = notify_change(dentry, Fsnotify.ATTR_MODE | ATTR_CTIME, i => i.i_mode = (i.i_mode & Mode.S_IFMT) | (mode & Mode.S_IALLUGO));
             inode.i_mutex.mutex_unlock();
         }
         fput(f);
@@ -271,7 +282,7 @@ public sealed partial class Vfs
         if ((f.f_mode & O.FMODE_LSEEK) == 0) r = -Errno.ESPIPE;
         else
         {
-            long size = f.f_dentry?.d_inode?.i_size ?? 0;
+            long size = f.f_dentry?.d_inode?.i_size_read() ?? 0; // default_llseek: offset += i_size_read(file->f_dentry->d_inode)
             long pos = whence switch { O.SEEK_SET => offset, O.SEEK_CUR => f.f_pos + offset, O.SEEK_END => size + offset, _ => long.MinValue };
             if (pos == long.MinValue || pos < 0) r = -Errno.EINVAL;
             else r = f.f_pos = pos;
@@ -357,7 +368,7 @@ public sealed partial class Vfs
     private int xattr_permission(Inode inode, string name, int mask)
     {
         if (!name.StartsWith("user.", StringComparison.Ordinal) || name.Length == 5) return -Errno.EOPNOTSUPP;
-        if (!Mode.S_ISREG(inode.i_mode) && !inode.IsDir) return mask == MAY_WRITE ? -Errno.EPERM : -Errno.ENODATA;
+        if (!Mode.S_ISREG(inode.i_fmt) && !inode.IsDir) return mask == MAY_WRITE ? -Errno.EPERM : -Errno.ENODATA;
         return permission(inode, mask);
     }
 

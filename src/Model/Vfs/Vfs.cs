@@ -58,6 +58,14 @@ public sealed partial class Vfs
         DLockClass = ld.Class("dentry->d_lock", spin: true);
     }
 
+    /// <summary>Is fix <paramref name="f"/> on (the VFS side of a named fix)? A true answer is its code path running (coverage).</summary>
+    internal bool HasFix(Fix f)
+    {
+        if ((Inotify.Fixes & f) == 0) return false;
+        K.FixPath((int)f);
+        return true;
+    }
+
     /// <summary>Boot: mount the root filesystem.</summary>
     public void Boot()
     {

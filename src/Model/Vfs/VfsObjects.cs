@@ -103,7 +103,41 @@ public sealed class Inode : KObject
 
     public long i_ino { get { Chk(); return _ino; } }
     public int i_nlink { get { Chk(); return _i_nlink; } set { ChkW(); _i_nlink = value; } }
-    public int i_mode { get { Chk(); return _i_mode; } set { ChkW(); _i_mode = value; } }
+    /// <summary>
+    /// inode->i_mode. Written by notify_change's inode_setattr under i_mutex (chmod, fchmod), which rewrites only the
+    /// permission bits (S_IALLUGO): the setter checks that the file type bits never change (see <see cref="i_fmt"/>).
+    /// </summary>
+    public int i_mode
+    {
+        get { Chk(); return _i_mode; }
+        set
+        {
+            ChkW();
+            if (((value ^ _i_mode) & Mode.S_IFMT) != 0)
+                throw new InvalidOperationException($"model: {this}'s file type changed (i_mode 0{Convert.ToString(_i_mode, 8)} -> 0{Convert.ToString(value, 8)}): S_IFMT is set once, by new_inode");
+            _i_mode = value;
+        }
+    }
+
+    /// <summary>
+    /// <c>inode->i_mode &amp; S_IFMT</c>, the file type: set by new_inode before d_instantiate publishes the inode and
+    /// never written again (the <see cref="i_mode"/> setter checks it), so the kernel tests it without a lock
+    /// everywhere (S_ISDIR(inode->i_mode) in may_delete, vfs_rename, d_delete, the fsnotify hooks, ...) while chmod
+    /// rewrites the other bits under i_mutex. KCSAN's <c>ASSERT_EXCLUSIVE_BITS(inode->i_mode, S_IFMT)</c> with a
+    /// <c>data_race()</c> read of those bits: not checked by the data-race detector (KASAN still is).
+    /// </summary>
+    public int i_fmt { get { ChkAlive("i_mode"); return _i_mode & Mode.S_IFMT; } }
+
+    /// <summary>
+    /// <c>READ_ONCE(inode->i_mode)</c> for a permission check (generic_permission, exec_permission_lite): 2.6.17 reads
+    /// i_mode, i_uid and i_gid there with no lock at all (the path walk holds only dentry references), so a check
+    /// races a concurrent chmod / chown by design and sees the mode before or after it (one load of the word; later
+    /// kernels mark it: "we may be racing against setattr ... READ_ONCE(inode->i_mode)", may_lookup). An
+    /// intentional lockless read: not checked by the data-race detector.
+    /// </summary>
+    public int i_mode_once => K.data_race(this, static i => i.i_mode);
+    /// <summary><c>READ_ONCE(inode->i_uid)</c> for a permission or ownership check made without i_mutex (see <see cref="i_mode_once"/>).</summary>
+    public int i_uid_once => K.data_race(this, static i => i.i_uid);
     public int i_uid { get { Chk(); return _i_uid; } set { ChkW(); _i_uid = value; } }
     public int i_gid { get { Chk(); return _i_gid; } set { ChkW(); _i_gid = value; } }
     public int i_state { get { Chk(); return _i_state; } set { ChkW(); _i_state = value; } }
@@ -113,9 +147,17 @@ public sealed class Inode : KObject
     public SuperBlock i_sb { get { Chk(); return _i_sb; } }
     public string? i_link { get { Chk(); return _symlink; } set { ChkW(); _symlink = value; } }
     public long i_size { get { Chk(); return _i_size; } set { ChkW(); _i_size = value; } }
+    /// <summary>
+    /// i_size_read(inode) (include/linux/fs.h 2.6.17): the lockless reader of i_size (read, llseek SEEK_END; "for SMP
+    /// compiles and 64bit archs" a plain load, a seqcount retry on 32-bit SMP): an intentional lockless read, not
+    /// checked by the data-race detector.
+    /// </summary>
+    public long i_size_read() => K.data_race(this, static i => i.i_size);
+    /// <summary>i_size_write(inode, size): "does need locking around it (normally i_mutex)"; checked like any write.</summary>
+    public void i_size_write(long size) => i_size = size;
     public Dentry? i_dentry { get { Chk(); return _alias; } set { ChkW(); _alias = value; } }
 
-    public bool IsDir => Mode.S_ISDIR(i_mode);
+    public bool IsDir => Mode.S_ISDIR(i_fmt);
     public override string ToString() => $"inode #{_ino}";
 }
 
@@ -151,6 +193,22 @@ public sealed class Dentry : KObject
     public int d_flags { get { Chk(); return _d_flags; } set { ChkW(); _d_flags = value; } }
     public bool d_hashed { get { Chk(); return _hashed; } set { ChkW(); _hashed = value; } }
     public int d_mounted { get { Chk(); return _d_mounted; } set { ChkW(); _d_mounted = value; } }
+    /// <summary>
+    /// The path walk's read of <c>dentry->d_inode</c> (2.6.17 __link_path_walk: "inode = next.dentry->d_inode; if
+    /// (!inode) goto out_dput;"): no lock, a pinned dentry found by the lookup, racing d_instantiate of a negative one
+    /// (a create in that directory under its i_mutex, which the walk does not take). The pointer is stored once under
+    /// dcache_lock (NULL -> inode; a dentry the walk pins is never made negative: d_delete unhashes it instead), so the
+    /// walk sees NULL (ENOENT: the create comes after) or the inode, and then reads the inode it found: a publish /
+    /// subscribe pair (d_instantiate publishes after its store, <see cref="Vfs.d_instantiate"/>; later kernels order
+    /// it explicitly: __d_set_inode_and_type's smp_wmb against the walk's READ_ONCE / d_seq). An intentional lockless
+    /// read, not checked by the data-race detector; a non-NULL result is an acquire of what the store published.
+    /// </summary>
+    public Inode? d_inode_once()
+    {
+        var inode = K.data_race(this, static d => d.d_inode);
+        if (inode != null) K.Kcsan?.Subscribe(this);
+        return inode;
+    }
     /// <summary>
     /// d_mountpoint() (include/linux/dcache.h 2.6.17: <c>return dentry->d_mounted;</c>): read without vfsmount_lock
     /// by the path walk (__follow_mount, which lookup_mnt() then rechecks under vfsmount_lock) and by the EBUSY

@@ -113,7 +113,7 @@ public sealed record HuntPlan
     /// <summary>"sha256:" and the hex SHA-256 of a script's text.</summary>
     public static string ScriptHash(string text) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
-    public const int MaxWorkloadThreads = 8, MaxWorkloadOps = 64;
+    public const int MaxWorkloadThreads = GeneratedWorkload.MaxThreads, MaxWorkloadOps = GeneratedWorkload.MaxOps;
 
     /// <summary>NAME, all, workload[:threads=N,ops=M], or FILE.isim.</summary>
     public static (List<Scenario> all, List<ScriptScenario> scripts) ResolveScenarios(string arg, string cmd)
@@ -134,7 +134,7 @@ public sealed record HuntPlan
         {
             CheckWorkloadShape(arg, cmd);
             var w = GeneratedWorkload.Parse(arg)
-                ?? throw new UsageException($"{cmd}: bad workload '{arg}' (expected workload or workload:threads=N,ops=M with positive numbers)");
+                ?? throw new UsageException($"{cmd}: bad workload '{arg}'");
             return (new List<Scenario> { w }, new List<ScriptScenario>());
         }
         var s = ScenarioCatalog.Find(arg)
@@ -142,21 +142,9 @@ public sealed record HuntPlan
         return (new List<Scenario> { s }, new List<ScriptScenario>());
     }
 
-    /// <summary>The workload's shape is refused above its maximum rather than clamped.</summary>
+    /// <summary>The workload's name is checked by its parser (one line: what is wrong); a shape above its maximum is refused, not clamped.</summary>
     private static void CheckWorkloadShape(string arg, string cmd)
     {
-        if (arg == "workload") return;
-        var m = Regex.Match(arg, "^workload:(.*)$", RegexOptions.CultureInvariant);
-        if (!m.Success) throw new UsageException($"{cmd}: bad workload '{arg}' (expected workload or workload:threads=N,ops=M)");
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var kv in m.Groups[1].Value.Split(','))
-        {
-            var parts = kv.Split('=');
-            if (parts.Length != 2 || parts[0] is not ("threads" or "ops") || ParsedArgs.ParseCanonical(parts[1]) is not long v)
-                throw new UsageException($"{cmd}: bad workload '{arg}' (expected workload:threads=N,ops=M with plain decimal numbers)");
-            if (!seen.Add(parts[0])) throw new UsageException($"{cmd}: bad workload '{arg}' ({parts[0]} given twice)");
-            long max = parts[0] == "threads" ? MaxWorkloadThreads : MaxWorkloadOps;
-            if (v < 1 || v > max) throw new UsageException($"{cmd}: bad workload '{arg}' ({parts[0]} must be from 1 to {max})");
-        }
+        if (GeneratedWorkload.ParseError(arg) is { } error) throw new UsageException($"{cmd}: {error}");
     }
 }

@@ -29,7 +29,7 @@ public sealed class HuntOptions
     public IReadOnlyList<Decision>? Replay { get; init; }
     /// <summary>verify: enumerate every schedule with at most this many preemptions (iterative context bounding).</summary>
     public int? PreemptionBound { get; init; }
-    /// <summary>verify split: this run explores part <see cref="Part"/> of <see cref="Parts"/> of the top preemption level.</summary>
+    /// <summary>verify split: this run explores part <see cref="Part"/> of <see cref="Parts"/> of the schedule tree (<see cref="BoundedEnumerator"/>).</summary>
     public int Parts { get; init; } = 1;
     public int Part { get; init; }
     /// <summary>Record the kernel-level trace (for explanations); slower.</summary>
@@ -217,8 +217,9 @@ public static class Explorer
         var sched = st.Sched;
         if (sched is null) return;
         if (sched.Points > st.MaxPoints) st.MaxPoints = sched.Points;
-        if (st.Enumerator is { Exhausted: false } en && st.Report is null) en.EndRun(sched.Cut);
-        if (o.Coverage != null && st.RunCov != null) o.Coverage.Add(sched, st.RunCov);
+        bool counted = true; // verify split over parts: a run that belongs to another part is not this part's coverage
+        if (st.Enumerator is { Exhausted: false } en && st.Report is null) counted = en.EndRun(sched.Cut);
+        if (o.Coverage != null && st.RunCov != null && counted) o.Coverage.Add(sched, st.RunCov);
     }
 
     private static void Iteration(HuntOptions o, State st)

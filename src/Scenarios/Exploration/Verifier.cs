@@ -14,7 +14,7 @@ public sealed class VerifyPlan
     public Fix Fixes { get; init; } = Fix.All;
     /// <summary>K: every schedule with at most K preemptions.</summary>
     public int Preemptions { get; init; } = 1;
-    /// <summary>Parts each scenario's top preemption level is split into (run in parallel).</summary>
+    /// <summary>Parts each scenario's schedule tree is split into (run in parallel; <see cref="BoundedEnumerator"/>).</summary>
     public int Jobs { get; init; } = 1;
     /// <summary>Only the parts whose index is <c>I-1</c> modulo <c>N</c> (across processes; merged by <c>merge</c>).</summary>
     public (int I, int N)? Shard { get; init; }
@@ -35,9 +35,11 @@ public sealed class VerifyResult
 {
     public required Scenario Scenario { get; init; }
     public required int Bound { get; init; }
-    /// <summary>Schedules at each preemption count 0..Bound: the lower levels once, the top level summed over the parts run here.</summary>
+    /// <summary>Schedules at each preemption count 0..Bound, summed over the parts run here (each part counts the schedules it owns).</summary>
     public required long[] PerLevel { get; init; }
     public long Schedules => PerLevel.Sum();
+    /// <summary>Runs made (summed over the parts): the schedules plus each part's uncounted runs through the shared level-0 skeleton.</summary>
+    public long Runs { get; init; }
     /// <summary>Every schedule up to the bound was explored (in this shard's parts), none cut, no budget ran out.</summary>
     public required bool Exhausted { get; init; }
     public required bool Cut { get; init; }
@@ -63,9 +65,9 @@ public sealed class VerifyResult
 
 /// <summary>
 /// <c>verify</c>: bounded-exhaustive exploration (issue 12) with <see cref="BoundedEnumerator"/>. Each
-/// scenario is split into <see cref="VerifyPlan.Jobs"/> parts (part p runs the levels below the bound and
-/// the top-level work items numbered p mod Jobs), run in parallel; the parts' union is exactly the one-job
-/// exploration. Exit codes: 0 exhausted and clean, 1 a bug, 4 a budget ran out or a schedule was cut
+/// scenario is split into <see cref="VerifyPlan.Jobs"/> parts (every schedule has one owner part, a function
+/// of its decisions; a part runs a shared shallow skeleton of level 0 and then only what it owns), run in
+/// parallel; the parts' union is exactly the one-job exploration, each schedule counted once. Exit codes: 0 exhausted and clean, 1 a bug, 4 a budget ran out or a schedule was cut
 /// before the tree was exhausted (no bug, but no proof either).
 /// </summary>
 public static class Verifier
@@ -153,18 +155,10 @@ public static class Verifier
         foreach (var group in units.GroupBy(u => u.ScenarioIndex).OrderBy(g => g.Key))
         {
             var parts = group.OrderBy(u => u.Part).ToList();
+            // every part counts only the schedules it owns (BoundedEnumerator): the scenario's counts are the sums
             var per = new long[plan.Preemptions + 1];
-            var first = parts[0].Result!;
             for (int l = 0; l < per.Length; l++)
-            {
-                if (l < plan.Preemptions) per[l] = first.SchedulesPerLevel.Length > l ? first.SchedulesPerLevel[l] : 0;
-                else per[l] = parts.Sum(u => u.Result!.SchedulesPerLevel.Length > l ? u.Result.SchedulesPerLevel[l] : 0);
-            }
-            if (plan.Jobs > 1 && parts.All(u => u.Part != 0))
-            {
-                // this shard did not run part 0: its lower levels are counted by the shard that did
-                for (int l = 0; l < plan.Preemptions; l++) per[l] = 0;
-            }
+                per[l] = parts.Sum(u => u.Result!.SchedulesPerLevel.Length > l ? u.Result.SchedulesPerLevel[l] : 0);
             Coverage? cov = null;
             if (plan.CollectCoverage)
             {
@@ -177,6 +171,7 @@ public static class Verifier
                 Scenario = parts[0].Scenario,
                 Bound = plan.Preemptions,
                 PerLevel = per,
+                Runs = parts.Sum(u => (long)u.Result!.Iterations),
                 Exhausted = bug is null && parts.All(u => u.Result!.Exhausted),
                 Cut = parts.Any(u => u.Result!.AnyCut),
                 Bug = bug,
@@ -209,6 +204,8 @@ public static class Verifier
             sb.Append($"{r.Scenario.Name}: every schedule with at most {r.Bound} preemption{(r.Bound == 1 ? "" : "s")} explored: {N(r.Schedules)} schedules ({levels}), 0 bugs, {r.Seconds:F1} s\n");
         else
             sb.Append($"{r.Scenario.Name}: NOT exhausted at {r.Bound} preemption{(r.Bound == 1 ? "" : "s")}: {r.Verdict}; {N(r.Schedules)} schedules explored ({levels}), 0 bugs, {r.Seconds:F1} s\n");
+        // a fixed workload program: the verdict covers that program only, so say which one it is
+        if (r.Scenario is Catalog.GeneratedWorkload { Program: not null } w) sb.Append($"    the program: {w.Listing()}\n");
         return sb.ToString();
     }
 
@@ -220,6 +217,7 @@ public static class Verifier
             ["preemptions"] = r.Bound,
             ["levelReached"] = r.LevelReached,
             ["schedules"] = r.Schedules,
+            ["runs"] = r.Runs,
             ["schedulesPerPreemptionCount"] = new JsonArray(r.PerLevel.Select(n => (JsonNode)n).ToArray()),
             ["exhausted"] = r.Exhausted,
             ["cut"] = r.Cut,
@@ -228,6 +226,7 @@ public static class Verifier
             ["parts"] = new JsonArray(r.Parts.Select(p => (JsonNode)p).ToArray()),
             ["jobs"] = r.Jobs,
         };
+        if (r.Scenario is Catalog.GeneratedWorkload { Program: not null } w) o["program"] = w.Listing();
         if (r.Bug != null)
         {
             o["bug"] = new JsonObject

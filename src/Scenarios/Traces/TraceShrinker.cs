@@ -48,7 +48,7 @@ public static class TraceShrinker
         var list = new List<GeneratedWorkload>();
         for (int t = 1; t <= w.ThreadCount; t++)
             for (int o = 1; o <= w.OpsPerThread; o++)
-                list.Add(new GeneratedWorkload(t, o));
+                list.Add(new GeneratedWorkload(t, o, w.Program)); // a program keeps each thread's first operations in a smaller shape
         return list.OrderBy(x => x.ThreadCount * x.OpsPerThread).ThenBy(x => x.ThreadCount).ThenBy(x => x.OpsPerThread).ToList();
     }
 

@@ -106,22 +106,100 @@ public class VerifyTests(ITestOutputHelper output)
         Assert.Equal(new[] { 9L, 0L }, r.SchedulesPerLevel);
     }
 
+    /// <summary>
+    /// The parts' counted schedules are exactly the one-job enumeration: per preemption count the sums match,
+    /// no schedule is counted twice (the merged coverage's distinct schedules equal its schedules), and the
+    /// set is the same (merging the one-job coverage in adds no new schedule). Returns each part's result.
+    /// </summary>
+    private static List<HuntResult> AssertPartsPartition(Scenario s, int bound, int parts, Fix? fixes = null)
+    {
+        var wholeCov = new Coverage();
+        var whole = Explorer.Run(new HuntOptions { Scenario = s, Fixes = fixes ?? Fix.All, PreemptionBound = bound, Iterations = 0, Coverage = wholeCov });
+        Assert.True(whole.Exhausted, whole.Summary);
+        var merged = new Coverage();
+        var results = new List<HuntResult>();
+        var sum = new long[bound + 1];
+        for (int p = 0; p < parts; p++)
+        {
+            var cov = new Coverage();
+            var r = Explorer.Run(new HuntOptions { Scenario = s, Fixes = fixes ?? Fix.All, PreemptionBound = bound, Iterations = 0, Coverage = cov, Parts = parts, Part = p });
+            Assert.False(r.BugFound, r.Summary);
+            Assert.True(r.Exhausted);
+            for (int l = 0; l <= bound; l++) sum[l] += r.SchedulesPerLevel[l];
+            Assert.Equal(r.SchedulesPerLevel.Sum(), cov.Schedules); // only counted runs are coverage
+            merged.Merge(cov);
+            results.Add(r);
+        }
+        Assert.Equal(whole.SchedulesPerLevel, sum);
+        Assert.Equal(wholeCov.Schedules, merged.Schedules);
+        Assert.Equal(merged.Schedules, merged.Distinct);
+        long distinct = merged.Distinct;
+        merged.Merge(wholeCov);
+        Assert.Equal(distinct, merged.Distinct);
+        return results;
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void Parts_partition_the_top_level(int parts)
+    [InlineData(5)]
+    public void Parts_partition_the_tree(int parts)
     {
-        var whole = Verify(new Toy(2, 4), 2);
-        long top = 0;
-        for (int p = 0; p < parts; p++)
+        // level 0 has 2 schedules: all of it is the shared skeleton; the preemption items are dealt round-robin
+        var rs = AssertPartsPartition(new Toy(2, 4), 2, parts);
+        Assert.All(rs, r => Assert.True(r.SchedulesPerLevel[2] > 0));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Parts_split_a_level_0_made_of_choices(int parts)
+    {
+        // two threads of 2 points, a 3-way choice after each: level 0 has 2 * 3^4 = 162 schedules, and the
+        // parts split it (the old scheme ran all of level 0 in every part)
+        var toy = new Toy(2, 2, k => k.ChooseInt(3, "toy choice"));
+        var whole = Verify(toy, 1);
+        var rs = AssertPartsPartition(toy, 1, parts);
+        foreach (var r in rs)
         {
-            var r = Verify(new Toy(2, 4), 2, parts: parts, part: p);
-            Assert.True(r.Exhausted);
-            Assert.Equal(whole.SchedulesPerLevel[0], r.SchedulesPerLevel[0]);
-            Assert.Equal(whole.SchedulesPerLevel[1], r.SchedulesPerLevel[1]);
-            top += r.SchedulesPerLevel[2];
+            Assert.InRange(r.SchedulesPerLevel[0], whole.SchedulesPerLevel[0] / parts / 2, whole.SchedulesPerLevel[0] * 2 / parts);
+            // the runs a part makes only to get past the skeleton are few
+            Assert.True(r.Iterations - r.SchedulesPerLevel.Sum() <= 2 * BoundedEnumerator.SplitProduct * parts, $"{r.Iterations} runs, {r.SchedulesPerLevel.Sum()} counted");
         }
-        Assert.Equal(whole.SchedulesPerLevel[2], top);
+        Assert.True(rs.Max(r => r.Iterations) < whole.Iterations * 3 / 4, $"the largest part ran {rs.Max(r => r.Iterations)} of {whole.Iterations}");
+    }
+
+    [Fact]
+    public void Parts_split_a_single_thread_of_choices()
+    {
+        // one thread: no preemption at all, the whole tree is level 0 (81 schedules)
+        AssertPartsPartition(new Toy(1, 4, k => k.ChooseInt(3, "toy choice")), 2, 2);
+    }
+
+    [Fact]
+    public void Parts_partition_a_real_scenario()
+    {
+        AssertPartsPartition(ScenarioCatalog.Find("rm-vs-rm")!, 2, 2);
+        AssertPartsPartition(ScenarioCatalog.Find("read-vs-read")!, 2, 3);
+    }
+
+    [Fact]
+    public void Parts_partition_the_workload_with_its_choices()
+    {
+        // the workload's operation picks are choices: level 0 is most of the tree (threads=1: all of it, 100 schedules)
+        var rs = AssertPartsPartition(ScenarioCatalog.Find("workload:threads=1,ops=1")!, 1, 2);
+        Assert.All(rs, r => Assert.InRange(r.SchedulesPerLevel[0], 25, 75));
+    }
+
+    [Fact]
+    public void A_bug_is_found_by_the_part_that_owns_it()
+    {
+        // rm-vs-rm without the recheck: each part either finds the race or is exhausted clean; at least one finds it
+        var s = ScenarioCatalog.Find("rm-vs-rm")!;
+        var fixes = Variants.AllBut(Fix.RmWdRecheck);
+        var rs = Enumerable.Range(0, 2).Select(p => Explorer.Run(new HuntOptions { Scenario = s, Fixes = fixes, PreemptionBound = 2, Parts = 2, Part = p })).ToList();
+        Assert.Contains(rs, r => r.BugFound && r.Report!.Class.Name() == "null-dereference" && r.Report.Functions.Contains("inotify_rm_wd"));
+        Assert.All(rs, r => Assert.True(r.BugFound || r.Exhausted));
     }
 
     [Fact]
