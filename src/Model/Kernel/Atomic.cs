@@ -115,8 +115,13 @@ public sealed class Atomic
         var sb = new StringBuilder();
         sb.Append($"refcount_t: underflow; use-after-free.\n{Name} dropped to {_v} by {t.Describe}\nCall Trace:\n");
         sb.Append(k.SiteHere().Render());
-        k.Bug(BugClass.RefcountUnderflow, $"refcount_t: underflow of {_container.TypeName}.{_field} in {t.CurrentFunction}",
-            Callers(t), new[] { t.Name }, new[] { _container.Describe }, sb.ToString());
+        k.Bug(new BugReport(BugClass.RefcountUnderflow, $"refcount_t: underflow of {_container.TypeName}.{_field} in {t.CurrentFunction}")
+        {
+            Functions = Callers(t),
+            Threads = new[] { t.Name },
+            Objects = new[] { _container.Describe },
+            Body = sb.ToString(),
+        });
     }
 
     private void AdditionOnZero()
@@ -126,8 +131,13 @@ public sealed class Atomic
         var sb = new StringBuilder();
         sb.Append($"refcount_t: addition on 0; use-after-free.\n{Name} was 0 (the object was released) when {t.Describe} took a reference\nCall Trace:\n");
         sb.Append(k.SiteHere().Render());
-        k.Bug(BugClass.RefcountUnderflow, $"refcount_t: addition on 0 of {_container.TypeName}.{_field} in {t.CurrentFunction}",
-            Callers(t), new[] { t.Name }, new[] { _container.Describe }, sb.ToString());
+        k.Bug(new BugReport(BugClass.RefcountUnderflow, $"refcount_t: addition on 0 of {_container.TypeName}.{_field} in {t.CurrentFunction}")
+        {
+            Functions = Callers(t),
+            Threads = new[] { t.Name },
+            Objects = new[] { _container.Describe },
+            Body = sb.ToString(),
+        });
     }
 
     private static string[] Callers(TaskStruct t)

@@ -218,9 +218,13 @@ public sealed class Kernel
             return;
         }
         var t = current;
-        Bug(BugClass.HungTask, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}",
-            new[] { t.CurrentFunction }, new[] { t.Name }, new[] { what() },
-            $"INFO: task {t.Comm}:{t.Pid} blocked for more than 120 seconds.\n{t.Describe} waits for {what()}; no other task can run in a sequential run.\n" + Lockdep.RenderHeld(t) + "Call Trace:\n" + SiteHere().Render());
+        Bug(new BugReport(BugClass.HungTask, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}")
+        {
+            Functions = new[] { t.CurrentFunction },
+            Threads = new[] { t.Name },
+            Objects = new[] { what() },
+            Body = $"INFO: task {t.Comm}:{t.Pid} blocked for more than 120 seconds.\n{t.Describe} waits for {what()}; no other task can run in a sequential run.\n" + Lockdep.RenderHeld(t) + "Call Trace:\n" + SiteHere().Render(),
+        });
     }
 
     /// <summary>Coverage: the code path of a named fix ran (a Fix flag; the model's fix checks call this).</summary>
@@ -285,8 +289,12 @@ public sealed class Kernel
         if (t.HeldLocks.Count > 0) Lockdep.HeldAtReturn(t, name);
         if (t.PreemptCount != 0)
         {
-            Bug(BugClass.LockHeldAtReturn, $"BUG: scheduling while atomic: {t.Name} returns from {name} with preempt_count {t.PreemptCount}",
-                new[] { name }, new[] { t.Name }, Array.Empty<string>(), SiteHere().Render());
+            Bug(new BugReport(BugClass.LockHeldAtReturn, $"BUG: scheduling while atomic: {t.Name} returns from {name} with preempt_count {t.PreemptCount}")
+            {
+                Functions = new[] { name },
+                Threads = new[] { t.Name },
+                Body = SiteHere().Render(),
+            });
         }
         t.Unwind(depth);
     }
@@ -302,8 +310,12 @@ public sealed class Kernel
         sb.Append("Call Trace:\n").Append(SiteHere().Render());
         var fns = new List<string> { t.CurrentFunction };
         foreach (var h in t.HeldLocks) fns.Add(h.Function);
-        Bug(BugClass.SleepInAtomic, $"BUG: sleeping function called from invalid context in {t.CurrentFunction}",
-            fns, new[] { t.Name }, Array.Empty<string>(), sb.ToString());
+        Bug(new BugReport(BugClass.SleepInAtomic, $"BUG: sleeping function called from invalid context in {t.CurrentFunction}")
+        {
+            Functions = fns,
+            Threads = new[] { t.Name },
+            Body = sb.ToString(),
+        });
     }
 
     // ---------------------------------------------------------------- reports
@@ -312,10 +324,9 @@ public sealed class Kernel
 
     /// <summary>Reports a bug: the first report of the run is kept; the current task stops.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public void Bug(BugClass cls, string title, IEnumerable<string> functions, IEnumerable<string> threads,
-        IEnumerable<string> objects, string body)
+    public void Bug(BugReport parts)
     {
-        var r = new Report(cls, title, functions, threads, objects, body);
+        var r = new Report(parts);
         if (FirstReport is null)
         {
             FirstReport = r;

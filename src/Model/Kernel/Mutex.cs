@@ -144,8 +144,13 @@ public sealed class Mutex : ILockInstance
             foreach (var h in task.HeldLocks) fns.Add(h.Function);
             locks.Add(want.Name);
         }
-        k.Bug(BugClass.Deadlock, $"INFO: deadlock: {chain.Count} tasks wait for each other ({string.Join(" -> ", threads)})",
-            fns, threads, locks, sb.ToString());
+        k.Bug(new BugReport(BugClass.Deadlock, $"INFO: deadlock: {chain.Count} tasks wait for each other ({string.Join(" -> ", threads)})")
+        {
+            Functions = fns,
+            Threads = threads,
+            Objects = locks,
+            Body = sb.ToString(),
+        });
     }
 }
 
