@@ -154,8 +154,13 @@ public sealed class AuditModule : IInotifyConsumer
         var aw = w.Container as AuditWatch;
         if (aw is null)
         {
-            K.Bug(BugClass.TypeConfusion, "BUG: audit_handle_event got a watch that is not an audit_watch",
-                new[] { "audit_handle_event" }, new[] { K.current.Name }, new[] { w.Container.Describe }, K.SiteHere().Render());
+            K.Bug(new BugReport(BugClass.TypeConfusion, "BUG: audit_handle_event got a watch that is not an audit_watch")
+            {
+                Functions = new[] { "audit_handle_event" },
+                Threads = new[] { K.current.Name },
+                Objects = new[] { w.Container.Describe },
+                Body = K.SiteHere().Render(),
+            });
             return;
         }
         audit_filter_mutex.mutex_lock();

@@ -132,10 +132,14 @@ public sealed class Inotify
     {
         var t = K.current;
         var stack = t.Stack();
-        K.Bug(BugClass.NullDereference, $"BUG: unable to handle kernel NULL pointer dereference in {fn}",
-            stack.Length > 3 ? stack[..3] : stack, new[] { t.Name }, new[] { type + " *NULL" },
-            $"BUG: unable to handle kernel NULL pointer dereference at 0000000000000018\n{expr} with a NULL {type} pointer\n" +
-            $"{t.Describe}\nCall Trace:\n" + K.SiteHere().Render());
+        K.Bug(new BugReport(BugClass.NullDereference, $"BUG: unable to handle kernel NULL pointer dereference in {fn}")
+        {
+            Functions = stack.Length > 3 ? stack[..3] : stack,
+            Threads = new[] { t.Name },
+            Objects = new[] { type + " *NULL" },
+            Body = $"BUG: unable to handle kernel NULL pointer dereference at 0000000000000018\n{expr} with a NULL {type} pointer\n" +
+            $"{t.Describe}\nCall Trace:\n" + K.SiteHere().Render(),
+        });
     }
 
     /// <summary>
@@ -218,9 +222,12 @@ public sealed class Inotify
         if (!cond) return;
         var t = K.current;
         var stack = t.Stack();
-        K.Bug(BugClass.KernelWarning, $"WARNING: at fs/inotify.c in {t.CurrentFunction}: {what}",
-            stack.Length > 3 ? stack[..3] : stack, new[] { t.Name }, Array.Empty<string>(),
-            $"WARN_ON({what})\nCall Trace:\n" + K.SiteHere().Render());
+        K.Bug(new BugReport(BugClass.KernelWarning, $"WARNING: at fs/inotify.c in {t.CurrentFunction}: {what}")
+        {
+            Functions = stack.Length > 3 ? stack[..3] : stack,
+            Threads = new[] { t.Name },
+            Body = $"WARN_ON({what})\nCall Trace:\n" + K.SiteHere().Render(),
+        });
     }
 
     /// <summary>

@@ -265,9 +265,13 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
     private InotifyUserWatch container_of(InotifyWatch w)
     {
         if (w.Container is InotifyUserWatch uw) return uw;
-        K.Bug(BugClass.TypeConfusion, $"BUG: container_of(inotify_watch, struct inotify_user_watch, wdata) of a {w.Container.TypeName} in {K.current.CurrentFunction}",
-            new[] { K.current.CurrentFunction }, new[] { K.current.Name }, new[] { w.Container.Describe },
-            $"the watch belongs to another consumer ({w.Container.TypeName})\n" + K.SiteHere().Render());
+        K.Bug(new BugReport(BugClass.TypeConfusion, $"BUG: container_of(inotify_watch, struct inotify_user_watch, wdata) of a {w.Container.TypeName} in {K.current.CurrentFunction}")
+        {
+            Functions = new[] { K.current.CurrentFunction },
+            Threads = new[] { K.current.Name },
+            Objects = new[] { w.Container.Describe },
+            Body = $"the watch belongs to another consumer ({w.Container.TypeName})\n" + K.SiteHere().Render(),
+        });
         return null!;
     }
 

@@ -66,7 +66,7 @@ public sealed class Atomic
         Sync(k, acquire: true, release: true);
         if (IsRefcount && !Revivable && _hitZero && _v == 0) AdditionOnZero();
         _v++;
-        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
+        if (IsRefcount && k.Tracing) k.TraceRef(TraceKind.Get, _container, _field, _v);
     }
 
     /// <summary>
@@ -81,7 +81,7 @@ public sealed class Atomic
         Sync(k, acquire: true, release: true);
         if (_v == 0) return false;
         _v++;
-        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Get, $"{Name} -> {_v}");
+        if (IsRefcount && k.Tracing) k.TraceRef(TraceKind.Get, _container, _field, _v);
         return true;
     }
 
@@ -102,7 +102,7 @@ public sealed class Atomic
         k.Point();
         Sync(k, acquire: true, release: true);
         _v--;
-        if (IsRefcount && k.Tracing) k.Trace(TraceKind.Put, $"{Name} -> {_v}");
+        if (IsRefcount && k.Tracing) k.TraceRef(TraceKind.Put, _container, _field, _v);
         if (IsRefcount && _v < 0) Underflow();
         if (_v == 0) _hitZero = true;
         return _v;
@@ -115,8 +115,13 @@ public sealed class Atomic
         var sb = new StringBuilder();
         sb.Append($"refcount_t: underflow; use-after-free.\n{Name} dropped to {_v} by {t.Describe}\nCall Trace:\n");
         sb.Append(k.SiteHere().Render());
-        k.Bug(BugClass.RefcountUnderflow, $"refcount_t: underflow of {_container.TypeName}.{_field} in {t.CurrentFunction}",
-            Callers(t), new[] { t.Name }, new[] { _container.Describe }, sb.ToString());
+        k.Bug(new BugReport(BugClass.RefcountUnderflow, $"refcount_t: underflow of {_container.TypeName}.{_field} in {t.CurrentFunction}")
+        {
+            Functions = Callers(t),
+            Threads = new[] { t.Name },
+            Objects = new[] { _container.Describe },
+            Body = sb.ToString(),
+        });
     }
 
     private void AdditionOnZero()
@@ -126,8 +131,13 @@ public sealed class Atomic
         var sb = new StringBuilder();
         sb.Append($"refcount_t: addition on 0; use-after-free.\n{Name} was 0 (the object was released) when {t.Describe} took a reference\nCall Trace:\n");
         sb.Append(k.SiteHere().Render());
-        k.Bug(BugClass.RefcountUnderflow, $"refcount_t: addition on 0 of {_container.TypeName}.{_field} in {t.CurrentFunction}",
-            Callers(t), new[] { t.Name }, new[] { _container.Describe }, sb.ToString());
+        k.Bug(new BugReport(BugClass.RefcountUnderflow, $"refcount_t: addition on 0 of {_container.TypeName}.{_field} in {t.CurrentFunction}")
+        {
+            Functions = Callers(t),
+            Threads = new[] { t.Name },
+            Objects = new[] { _container.Describe },
+            Body = sb.ToString(),
+        });
     }
 
     private static string[] Callers(TaskStruct t)

@@ -181,7 +181,12 @@ public static class Contracts
         if (caller != null) fns.Add(caller);
         var objs = new List<string>();
         foreach (var h in t.HeldLocks) objs.Add(h.Lock.Name);
-        k.Bug(BugClass.LockContract, $"WARNING: lock contract violated: {fn}{(caller is null ? "" : " called from " + caller)}: {rule}",
-            fns, new[] { t.Name }, objs, sb.ToString());
+        k.Bug(new BugReport(BugClass.LockContract, $"WARNING: lock contract violated: {fn}{(caller is null ? "" : " called from " + caller)}: {rule}")
+        {
+            Functions = fns,
+            Threads = new[] { t.Name },
+            Objects = objs,
+            Body = sb.ToString(),
+        });
     }
 }

@@ -77,9 +77,13 @@ public sealed class Idr
         if (!_ids.Remove(id))
         {
             var t = k.current;
-            k.Bug(BugClass.KernelWarning, $"idr_remove called for id={id} which is not allocated (in {t.CurrentFunction})",
-                t.Stack().Take(3), new[] { t.Name }, new[] { $"{_container.Describe}->{_field}" },
-                $"idr_remove called for id={id} which is not allocated.\nCall Trace:\n" + k.SiteHere().Render());
+            k.Bug(new BugReport(BugClass.KernelWarning, $"idr_remove called for id={id} which is not allocated (in {t.CurrentFunction})")
+            {
+                Functions = t.Stack().Take(3),
+                Threads = new[] { t.Name },
+                Objects = new[] { $"{_container.Describe}->{_field}" },
+                Body = $"idr_remove called for id={id} which is not allocated.\nCall Trace:\n" + k.SiteHere().Render(),
+            });
         }
     }
 

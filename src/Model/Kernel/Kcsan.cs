@@ -298,8 +298,13 @@ public sealed class Kcsan
         var fns = new List<string> { fnOther, fnThis };
         fns.AddRange(other.Stack.Skip(1).Take(2));
         fns.AddRange(t.Stack().Skip(1).Take(2));
-        _k.Bug(BugClass.DataRace, $"data-race in {fnOther} / {fnThis}", fns, new[] { other.Task.Name, t.Name },
-            new[] { loc }, sb.ToString());
+        _k.Bug(new BugReport(BugClass.DataRace, $"data-race in {fnOther} / {fnThis}")
+        {
+            Functions = fns,
+            Threads = new[] { other.Task.Name, t.Name },
+            Objects = new[] { loc },
+            Body = sb.ToString(),
+        });
     }
 
     private static void Side(StringBuilder sb, bool write, string op, string loc, string task, long step, string[] stack, HeldLock[] held)

@@ -9,7 +9,35 @@ public enum SchedMode { Sequential, Controlled }
 
 public enum TraceKind { Syscall, Return, Enter, Lock, Unlock, Get, Put, Alloc, Free, Event, Read, Choice, Note, Bug }
 
-public sealed record TraceStep(long Seq, string Task, TraceKind Kind, string Function, string Text);
+/// <summary>
+/// One step of a traced run: <see cref="Text"/> is what the step printed; the typed fields carry what it is about as
+/// data (filled by the primitive that emits it), so nothing reading a trace has to parse the text back.
+/// </summary>
+public sealed record TraceStep(long Seq, string Task, TraceKind Kind, string Function, string Text)
+{
+    /// <summary>The object the step is about: allocated or freed (Alloc, Free), whose counter moved (Get, Put), or that embeds the lock (Lock, Unlock).</summary>
+    public TraceObject? Object { get; init; }
+    /// <summary>The counter's or the lock's field in <see cref="Object"/> ("i_count", "inotify_mutex").</summary>
+    public string? Field { get; init; }
+    /// <summary>Lock, Unlock: the lockdep class of the lock.</summary>
+    public string? LockClass { get; init; }
+    /// <summary>Lock, Unlock: the lock instance as lockdep prints it, with the mode it is held in (" (read)", " (write)").</summary>
+    public string? Lock { get; init; }
+    /// <summary>Get, Put: the reference count after the step.</summary>
+    public int? Refcount { get; init; }
+}
+
+/// <summary>A kernel object as a trace step names it: its type, its slab allocation id and cache (both null for a static object).</summary>
+public sealed record TraceObject(string Type, int? Id, string? Cache)
+{
+    public static TraceObject Of(KObject o) => new(o.TypeName, o.Alloc?.Id, o.Alloc?.Cache);
+
+    /// <summary>The name without the cache: "struct inode #13", or the static object's name.</summary>
+    public string Name => Id is null ? Type : $"{Type} #{Id}";
+
+    /// <summary>The name with the cache, as <see cref="KObject.Describe"/> prints it: "struct inode #13 (inode_cache)".</summary>
+    public string Describe => Id is null ? Type + " (static)" : $"{Type} #{Id} ({Cache})";
+}
 
 /// <summary>
 /// One simulated kernel: the context of one run (one Coyote iteration, one property-test case).
@@ -190,9 +218,13 @@ public sealed class Kernel
             return;
         }
         var t = current;
-        Bug(BugClass.HungTask, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}",
-            new[] { t.CurrentFunction }, new[] { t.Name }, new[] { what() },
-            $"INFO: task {t.Comm}:{t.Pid} blocked for more than 120 seconds.\n{t.Describe} waits for {what()}; no other task can run in a sequential run.\n" + Lockdep.RenderHeld(t) + "Call Trace:\n" + SiteHere().Render());
+        Bug(new BugReport(BugClass.HungTask, $"INFO: task {t.Name} blocked forever in {t.CurrentFunction}")
+        {
+            Functions = new[] { t.CurrentFunction },
+            Threads = new[] { t.Name },
+            Objects = new[] { what() },
+            Body = $"INFO: task {t.Comm}:{t.Pid} blocked for more than 120 seconds.\n{t.Describe} waits for {what()}; no other task can run in a sequential run.\n" + Lockdep.RenderHeld(t) + "Call Trace:\n" + SiteHere().Render(),
+        });
     }
 
     /// <summary>Coverage: the code path of a named fix ran (a Fix flag; the model's fix checks call this).</summary>
@@ -257,8 +289,12 @@ public sealed class Kernel
         if (t.HeldLocks.Count > 0) Lockdep.HeldAtReturn(t, name);
         if (t.PreemptCount != 0)
         {
-            Bug(BugClass.LockHeldAtReturn, $"BUG: scheduling while atomic: {t.Name} returns from {name} with preempt_count {t.PreemptCount}",
-                new[] { name }, new[] { t.Name }, Array.Empty<string>(), SiteHere().Render());
+            Bug(new BugReport(BugClass.LockHeldAtReturn, $"BUG: scheduling while atomic: {t.Name} returns from {name} with preempt_count {t.PreemptCount}")
+            {
+                Functions = new[] { name },
+                Threads = new[] { t.Name },
+                Body = SiteHere().Render(),
+            });
         }
         t.Unwind(depth);
     }
@@ -274,8 +310,12 @@ public sealed class Kernel
         sb.Append("Call Trace:\n").Append(SiteHere().Render());
         var fns = new List<string> { t.CurrentFunction };
         foreach (var h in t.HeldLocks) fns.Add(h.Function);
-        Bug(BugClass.SleepInAtomic, $"BUG: sleeping function called from invalid context in {t.CurrentFunction}",
-            fns, new[] { t.Name }, Array.Empty<string>(), sb.ToString());
+        Bug(new BugReport(BugClass.SleepInAtomic, $"BUG: sleeping function called from invalid context in {t.CurrentFunction}")
+        {
+            Functions = fns,
+            Threads = new[] { t.Name },
+            Body = sb.ToString(),
+        });
     }
 
     // ---------------------------------------------------------------- reports
@@ -284,10 +324,9 @@ public sealed class Kernel
 
     /// <summary>Reports a bug: the first report of the run is kept; the current task stops.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public void Bug(BugClass cls, string title, IEnumerable<string> functions, IEnumerable<string> threads,
-        IEnumerable<string> objects, string body)
+    public void Bug(BugReport parts)
     {
-        var r = new Report(cls, title, functions, threads, objects, body);
+        var r = new Report(parts);
         if (FirstReport is null)
         {
             FirstReport = r;
@@ -303,6 +342,36 @@ public sealed class Kernel
     {
         var t = current;
         _trace.Add(new TraceStep(_step, t.Name, kind, t.CurrentFunction, text));
+    }
+
+    /// <summary>Traces an allocation or a free of <paramref name="obj"/> (Alloc: "struct X #N = cache", Free: "struct X #N").</summary>
+    public void TraceObj(TraceKind kind, KObject obj)
+    {
+        var t = current;
+        var o = TraceObject.Of(obj);
+        string text = kind == TraceKind.Alloc ? $"{o.Type} #{o.Id} = {o.Cache}" : $"{o.Type} #{o.Id}";
+        _trace.Add(new TraceStep(_step, t.Name, kind, t.CurrentFunction, text) { Object = o });
+    }
+
+    /// <summary>Traces a reference count step (Get, Put) of <paramref name="obj"/>'s <paramref name="field"/>, now <paramref name="value"/>.</summary>
+    public void TraceRef(TraceKind kind, KObject obj, string field, int value)
+    {
+        var t = current;
+        _trace.Add(new TraceStep(_step, t.Name, kind, t.CurrentFunction, $"{obj.Describe}->{field} -> {value}")
+        {
+            Object = TraceObject.Of(obj), Field = field, Refcount = value,
+        });
+    }
+
+    /// <summary>Traces a Lock or Unlock of <paramref name="l"/> held in <paramref name="mode"/> ("", " (read)", " (write)").</summary>
+    public void TraceLock(TraceKind kind, ILockInstance l, string mode)
+    {
+        var t = current;
+        string name = l.Name + mode;
+        _trace.Add(new TraceStep(_step, t.Name, kind, t.CurrentFunction, name)
+        {
+            Object = l.Container is { } c ? TraceObject.Of(c) : null, Field = l.Field, LockClass = l.Class.Name, Lock = name,
+        });
     }
 }
 

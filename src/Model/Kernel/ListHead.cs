@@ -120,8 +120,13 @@ public sealed class ListHead
         if (Container is not T) sb.Append(" (this is the list's head: the list is empty)");
         sb.Append("\ncontainer_of() returns a pointer into the wrong object; every field read through it is garbage.\n");
         sb.Append("Call Trace:\n").Append(k.SiteHere().Render());
-        k.Bug(BugClass.TypeConfusion, $"BUG: list_entry() of an empty list or foreign list_head in {cur.CurrentFunction}",
-            Top(cur), new[] { cur.Name }, new[] { Name }, sb.ToString());
+        k.Bug(new BugReport(BugClass.TypeConfusion, $"BUG: list_entry() of an empty list or foreign list_head in {cur.CurrentFunction}")
+        {
+            Functions = Top(cur),
+            Threads = new[] { cur.Name },
+            Objects = new[] { Name },
+            Body = sb.ToString(),
+        });
         return null!;
     }
 
@@ -148,8 +153,13 @@ public sealed class ListHead
         sb.Append(ownLine ? $"list_debug: {what}\n" : $"list_debug: {op} corruption. {what}\n");
         sb.Append($"entry {entry.Name}\n");
         sb.Append("Call Trace:\n").Append(k.SiteHere().Render());
-        k.Bug(BugClass.ListCorruption, ownLine ? $"list_debug: {op} in {cur.CurrentFunction}" : $"list_debug: {op} corruption in {cur.CurrentFunction}",
-            Top(cur), new[] { cur.Name }, new[] { entry.Name }, sb.ToString());
+        k.Bug(new BugReport(BugClass.ListCorruption, ownLine ? $"list_debug: {op} in {cur.CurrentFunction}" : $"list_debug: {op} corruption in {cur.CurrentFunction}")
+        {
+            Functions = Top(cur),
+            Threads = new[] { cur.Name },
+            Objects = new[] { entry.Name },
+            Body = sb.ToString(),
+        });
     }
 
     private static string[] Top(TaskStruct t)

@@ -39,6 +39,10 @@ public interface ILockInstance
     LockClass Class { get; }
     string Name { get; }
     TaskStruct? Owner { get; }
+    /// <summary>The object the lock is embedded in (null for a pseudo-lock such as fs_reclaim), for the trace's data.</summary>
+    KObject? Container => null;
+    /// <summary>The lock's field in <see cref="Container"/>.</summary>
+    string Field => Name;
 }
 
 /// <summary>
@@ -198,9 +202,14 @@ public sealed class Lockdep
         sb.Append("       CPU0                    CPU1\n       ----                    ----\n");
         sb.Append($"  lock({dep.From.Name});\n                               lock({dep.To.Name});\n");
         sb.Append($"                               lock({dep.From.Name});\n  lock({dep.To.Name});\n\n *** DEADLOCK ***\n");
-        _k.Bug(BugClass.LockOrderInversion,
-            $"WARNING: possible circular locking dependency detected: {dep.From.Name} -> {dep.To.Name} in {t.CurrentFunction}",
-            fns, threads, new[] { dep.From.Name, dep.To.Name }, sb.ToString());
+        _k.Bug(new BugReport(BugClass.LockOrderInversion,
+            $"WARNING: possible circular locking dependency detected: {dep.From.Name} -> {dep.To.Name} in {t.CurrentFunction}")
+        {
+            Functions = fns,
+            Threads = threads,
+            Objects = new[] { dep.From.Name, dep.To.Name },
+            Body = sb.ToString(),
+        });
     }
 
     private void Recursive(TaskStruct t, ILockInstance l, HeldLock h, string what)
@@ -215,8 +224,13 @@ public sealed class Lockdep
         sb.Append("\n *** DEADLOCK ***\n\n");
         sb.Append(RenderHeld(t));
         sb.Append("stack backtrace:\n").Append(_k.SiteHere().Render());
-        _k.Bug(BugClass.Deadlock, $"WARNING: possible recursive locking detected: {l.Class.Name} in {t.CurrentFunction}",
-            new[] { t.CurrentFunction, h.Function }, new[] { t.Name }, new[] { l.Name }, sb.ToString());
+        _k.Bug(new BugReport(BugClass.Deadlock, $"WARNING: possible recursive locking detected: {l.Class.Name} in {t.CurrentFunction}")
+        {
+            Functions = new[] { t.CurrentFunction, h.Function },
+            Threads = new[] { t.Name },
+            Objects = new[] { l.Name },
+            Body = sb.ToString(),
+        });
     }
 
     internal void Release(TaskStruct t, ILockInstance l)
@@ -243,9 +257,13 @@ public sealed class Lockdep
         sb.Append($"{t.Describe} is trying to release lock ({l.Class.Name}) {l.Name} at {t.CurrentFunction}\n{why}\n");
         if (l.Owner != null) sb.Append($"the lock is owned by task {l.Owner.Name}\n");
         sb.Append(RenderHeld(t)).Append("stack backtrace:\n").Append(_k.SiteHere().Render());
-        _k.Bug(BugClass.BadUnlock, $"WARNING: bad unlock balance detected: {l.Class.Name} in {t.CurrentFunction}",
-            new[] { t.CurrentFunction }, l.Owner is null ? new[] { t.Name } : new[] { t.Name, l.Owner.Name },
-            new[] { l.Name }, sb.ToString());
+        _k.Bug(new BugReport(BugClass.BadUnlock, $"WARNING: bad unlock balance detected: {l.Class.Name} in {t.CurrentFunction}")
+        {
+            Functions = new[] { t.CurrentFunction },
+            Threads = l.Owner is null ? new[] { t.Name } : new[] { t.Name, l.Owner.Name },
+            Objects = new[] { l.Name },
+            Body = sb.ToString(),
+        });
     }
 
     internal void HeldAtReturn(TaskStruct t, string entry)
@@ -264,9 +282,14 @@ public sealed class Lockdep
             locks.Add(h.Lock.Name);
         }
         var h0 = t.HeldLocks[0];
-        _k.Bug(BugClass.LockHeldAtReturn,
-            $"WARNING: lock held when returning to user space: {h0.Class.Name} acquired in {h0.Function}, returning from {entry}",
-            fns, new[] { t.Name }, locks, sb.ToString());
+        _k.Bug(new BugReport(BugClass.LockHeldAtReturn,
+            $"WARNING: lock held when returning to user space: {h0.Class.Name} acquired in {h0.Function}, returning from {entry}")
+        {
+            Functions = fns,
+            Threads = new[] { t.Name },
+            Objects = locks,
+            Body = sb.ToString(),
+        });
     }
 
     public string RenderHeld(TaskStruct t)

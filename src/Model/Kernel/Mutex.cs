@@ -17,6 +17,8 @@ public sealed class Mutex : ILockInstance
     public LockClass Class { get; }
     public TaskStruct? Owner => _owner;
     public string Name => $"{_container.Describe}->{_field}";
+    public KObject Container => _container;
+    public string Field => _field;
 
     /// <summary>mutex_init(): <paramref name="container"/> is the object the mutex is embedded in.</summary>
     public Mutex(KObject container, string field, LockClass cls)
@@ -61,7 +63,7 @@ public sealed class Mutex : ILockInstance
         }
         k.Lockdep.Release(t, this);
         _owner = null;
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, "");
         // no scheduling point here: the next lock or atomic operation of any task offers the same preemption
     }
 
@@ -85,7 +87,7 @@ public sealed class Mutex : ILockInstance
         t.HeldLocks.Add(new HeldLock(l, t.CurrentFunction, k.Tracing ? t.Stack() : Array.Empty<string>(), subclass));
         k.Kcsan?.LockAcquired(t, l, read: how == " (read)"); // KCSAN: acquire what the last release of this lock left
         k.Sched?.Coverage?.Acquired(t, l.Class);
-        if (k.Tracing) k.Trace(TraceKind.Lock, l.Name + how);
+        if (k.Tracing) k.TraceLock(TraceKind.Lock, l, how);
     }
 
     /// <summary>
@@ -142,8 +144,13 @@ public sealed class Mutex : ILockInstance
             foreach (var h in task.HeldLocks) fns.Add(h.Function);
             locks.Add(want.Name);
         }
-        k.Bug(BugClass.Deadlock, $"INFO: deadlock: {chain.Count} tasks wait for each other ({string.Join(" -> ", threads)})",
-            fns, threads, locks, sb.ToString());
+        k.Bug(new BugReport(BugClass.Deadlock, $"INFO: deadlock: {chain.Count} tasks wait for each other ({string.Join(" -> ", threads)})")
+        {
+            Functions = fns,
+            Threads = threads,
+            Objects = locks,
+            Body = sb.ToString(),
+        });
     }
 }
 
@@ -160,6 +167,8 @@ public sealed class Spinlock : ILockInstance
     public LockClass Class { get; }
     public TaskStruct? Owner => _owner;
     public string Name => _container.Alloc is null ? _field : $"{_container.Describe}->{_field}";
+    public KObject Container => _container;
+    public string Field => _field;
 
     public Spinlock(KObject container, string field, LockClass cls)
     {
@@ -196,6 +205,6 @@ public sealed class Spinlock : ILockInstance
         k.Lockdep.Release(t, this);
         _owner = null;
         t.PreemptCount--;
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name);
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, "");
     }
 }

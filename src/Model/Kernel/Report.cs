@@ -69,6 +69,23 @@ public static class BugClassNames
 }
 
 /// <summary>
+/// The parts of a bug report, named as the detector that fires fills them in: the class and the splat's first line,
+/// the kernel functions, tasks and objects involved (what the harness matches and reports on), and the splat's body.
+/// <see cref="Kernel.Bug"/> renders it into a <see cref="Report"/>.
+/// </summary>
+public sealed record BugReport(BugClass Class, string Title)
+{
+    /// <summary>The kernel functions involved: innermost first for the faulting access, then the other sites.</summary>
+    public required IEnumerable<string> Functions { get; init; }
+    /// <summary>The simulated tasks involved (none named: empty).</summary>
+    public IEnumerable<string> Threads { get; init; } = Array.Empty<string>();
+    /// <summary>The objects or locks involved, as the kernel names them ("struct inode #13", a lock instance).</summary>
+    public IEnumerable<string> Objects { get; init; } = Array.Empty<string>();
+    /// <summary>The splat below its first line (lockdep-, KASAN- or list-debug style).</summary>
+    public required string Body { get; init; }
+}
+
+/// <summary>
 /// A structured bug report. <see cref="Functions"/> lists the kernel functions involved
 /// (innermost first for the faulting access, then the other sites); <see cref="Threads"/>
 /// names each simulated task involved; <see cref="Text"/> is the kernel-style rendering.
@@ -84,18 +101,17 @@ public sealed class Report
     /// <summary>The full kernel-style text (lockdep-, KASAN- or list-debug style).</summary>
     public string Text { get; }
 
-    public Report(BugClass cls, string title, IEnumerable<string> functions, IEnumerable<string> threads,
-        IEnumerable<string> objects, string body)
+    public Report(BugReport parts)
     {
-        Class = cls;
-        Title = title;
-        Functions = Dedup(functions);
-        Threads = Dedup(threads);
-        Objects = Dedup(objects);
+        Class = parts.Class;
+        Title = parts.Title;
+        Functions = Dedup(parts.Functions);
+        Threads = Dedup(parts.Threads);
+        Objects = Dedup(parts.Objects);
         var sb = new StringBuilder();
         sb.Append("==================================================================\n");
-        sb.Append(title).Append('\n');
-        sb.Append(body.TrimEnd('\n')).Append('\n');
+        sb.Append(parts.Title).Append('\n');
+        sb.Append(parts.Body.TrimEnd('\n')).Append('\n');
         sb.Append("==================================================================\n");
         Text = sb.ToString();
     }

@@ -21,6 +21,8 @@ public sealed class RwSemaphore : ILockInstance
     /// <summary>The <paramref name="i"/>-th holder: the writer, or the readers in the order they took it (deterministic).</summary>
     internal TaskStruct Holder(int i) => _writer ?? _readers[i];
     public string Name => $"{_container.Describe}->{_field}";
+    public KObject Container => _container;
+    public string Field => _field;
 
     public RwSemaphore(KObject container, string field, LockClass cls)
     {
@@ -49,7 +51,7 @@ public sealed class RwSemaphore : ILockInstance
         var t = k.current;
         if (!_readers.Remove(t)) k.Lockdep.BadUnlock(t, this, "but the task does not hold it for reading");
         k.Lockdep.Release(t, this);
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name + " (read)");
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, " (read)");
         k.Point();
     }
 
@@ -74,7 +76,7 @@ public sealed class RwSemaphore : ILockInstance
         if (_writer != t) k.Lockdep.BadUnlock(t, this, "but the task does not hold it for writing");
         k.Lockdep.Release(t, this);
         _writer = null;
-        if (k.Tracing) k.Trace(TraceKind.Unlock, Name + " (write)");
+        if (k.Tracing) k.TraceLock(TraceKind.Unlock, this, " (write)");
         k.Point();
     }
 }

@@ -251,7 +251,12 @@ public sealed class Scheduler
         }
         sb.Append("No task can run and none will wake them: every remaining task sleeps (hung tasks).\n");
         _k.SetCurrent(reporter);
-        _k.Bug(BugClass.HungTask, $"INFO: task {threads.FirstOrDefault() ?? reporter.Name} blocked forever in {fns.FirstOrDefault() ?? reporter.CurrentFunction}",
-            fns, threads, objs, sb.ToString());
+        _k.Bug(new BugReport(BugClass.HungTask, $"INFO: task {threads.FirstOrDefault() ?? reporter.Name} blocked forever in {fns.FirstOrDefault() ?? reporter.CurrentFunction}")
+        {
+            Functions = fns,
+            Threads = threads,
+            Objects = objs,
+            Body = sb.ToString(),
+        });
     }
 }

@@ -63,7 +63,7 @@ public sealed class Slab
         var a = new Allocation(_next++, cache, obj.TypeName, _k.SiteHere());
         obj.OnAllocated(a);
         _live.Add(a.Id, obj);
-        if (_k.Tracing) _k.Trace(TraceKind.Alloc, $"{obj.TypeName} #{a.Id} = {cache}");
+        if (_k.Tracing) _k.TraceObj(TraceKind.Alloc, obj);
         return obj;
     }
 
@@ -78,7 +78,7 @@ public sealed class Slab
         var a = new Allocation(_next++, cache, obj.TypeName, _k.SiteHere());
         obj.OnAllocated(a);
         _live.Add(a.Id, obj);
-        if (_k.Tracing) _k.Trace(TraceKind.Alloc, $"{obj.TypeName} #{a.Id} = {cache}");
+        if (_k.Tracing) _k.TraceObj(TraceKind.Alloc, obj);
         return obj;
     }
 
@@ -102,7 +102,7 @@ public sealed class Slab
         a.Freed = true;
         a.FreedAt = _k.SiteHere();
         _live.Remove(a.Id);
-        if (_k.Tracing) _k.Trace(TraceKind.Free, $"{obj.TypeName} #{a.Id}");
+        if (_k.Tracing) _k.TraceObj(TraceKind.Free, obj);
     }
 
     internal void UseAfterFree(KObject obj, string field)
@@ -114,11 +114,14 @@ public sealed class Slab
         sb.Append($"\nAllocated by task {a.Allocated.Task}:\n").Append(a.Allocated.Render());
         sb.Append($"\nFreed by task {a.FreedAt!.Task}:\n").Append(a.FreedAt.Render());
         sb.Append($"\nThe buggy address belongs to the object #{a.Id} of type {a.Type} (cache {a.Cache}).\n");
-        _k.Bug(BugClass.UseAfterFree, $"BUG: KASAN: use-after-free in {cur.CurrentFunction}",
-            new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function }
+        _k.Bug(new BugReport(BugClass.UseAfterFree, $"BUG: KASAN: use-after-free in {cur.CurrentFunction}")
+        {
+            Functions = new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function }
                 .Concat(Callers(cur.Stack())).Concat(Callers(a.FreedAt.Stack)),
-            new[] { cur.Name, a.FreedAt.Task, a.Allocated.Task },
-            new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
+            Threads = new[] { cur.Name, a.FreedAt.Task, a.Allocated.Task },
+            Objects = new[] { $"{a.Type} #{a.Id}" },
+            Body = sb.ToString(),
+        });
     }
 
     /// <summary>The two callers above the innermost frame, for a report's function list.</summary>
@@ -132,9 +135,13 @@ public sealed class Slab
         sb.Append($"Second free of {a.Type} #{a.Id} by {cur.Describe}:\n").Append(_k.SiteHere().Render());
         sb.Append($"\nAllocated by task {a.Allocated.Task}:\n").Append(a.Allocated.Render());
         sb.Append($"\nFreed by task {a.FreedAt!.Task}:\n").Append(a.FreedAt.Render());
-        _k.Bug(BugClass.DoubleFree, $"BUG: KASAN: double-free in {cur.CurrentFunction}",
-            new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function },
-            new[] { cur.Name, a.FreedAt.Task }, new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
+        _k.Bug(new BugReport(BugClass.DoubleFree, $"BUG: KASAN: double-free in {cur.CurrentFunction}")
+        {
+            Functions = new[] { cur.CurrentFunction, a.FreedAt.Function, a.Allocated.Function },
+            Threads = new[] { cur.Name, a.FreedAt.Task },
+            Objects = new[] { $"{a.Type} #{a.Id}" },
+            Body = sb.ToString(),
+        });
     }
 
     private void WrongCache(string cache, KObject obj)
@@ -146,9 +153,13 @@ public sealed class Slab
         sb.Append($"WARNING: at mm/slab.h cache_from_obj, called by {cur.Describe}:\n").Append(_k.SiteHere().Render());
         sb.Append($"\nThe object #{a.Id} of type {a.Type} was allocated from {a.Cache} by task {a.Allocated.Task}:\n").Append(a.Allocated.Render());
         if (a.FreedAt != null) sb.Append($"\nand already freed by task {a.FreedAt.Task}:\n").Append(a.FreedAt.Render());
-        _k.Bug(BugClass.KernelWarning, $"kmem_cache_free: Wrong slab cache. {cache} but object is from {a.Cache} (in {cur.CurrentFunction})",
-            new[] { cur.CurrentFunction, a.Allocated.Function }.Concat(Callers(cur.Stack())),
-            new[] { cur.Name, a.Allocated.Task }, new[] { $"{a.Type} #{a.Id}" }, sb.ToString());
+        _k.Bug(new BugReport(BugClass.KernelWarning, $"kmem_cache_free: Wrong slab cache. {cache} but object is from {a.Cache} (in {cur.CurrentFunction})")
+        {
+            Functions = new[] { cur.CurrentFunction, a.Allocated.Function }.Concat(Callers(cur.Stack())),
+            Threads = new[] { cur.Name, a.Allocated.Task },
+            Objects = new[] { $"{a.Type} #{a.Id}" },
+            Body = sb.ToString(),
+        });
     }
 
     /// <summary>Live objects in allocation order (deterministic).</summary>
@@ -185,7 +196,12 @@ public sealed class Slab
             threads.Add(a.Allocated.Task);
         }
         var first = leaks[0].Alloc!;
-        _k.Bug(BugClass.Leak, $"kmemleak: unreferenced object {first.Type} allocated in {first.Allocated.Function}",
-            fns, threads, objs, sb.ToString());
+        _k.Bug(new BugReport(BugClass.Leak, $"kmemleak: unreferenced object {first.Type} allocated in {first.Allocated.Function}")
+        {
+            Functions = fns,
+            Threads = threads,
+            Objects = objs,
+            Body = sb.ToString(),
+        });
     }
 }

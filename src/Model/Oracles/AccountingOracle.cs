@@ -83,7 +83,12 @@ public sealed class AccountingOracle(Machine m) : Oracle(m)
         }
         fns.Add("free_inotify_user_watch");
         string what = $"user {u.Uid}: inotify_watches is {u.inotify_watches.Peek} after every inotify fd was closed";
-        K.Bug(BugClass.Accounting, "inotify accounting: " + what, fns, new[] { K.current.Name }, lines,
-            what + "\nuser watches still allocated (never freed, so never uncharged):\n  " + string.Join("\n  ", lines) + "\n");
+        K.Bug(new BugReport(BugClass.Accounting, "inotify accounting: " + what)
+        {
+            Functions = fns,
+            Threads = new[] { K.current.Name },
+            Objects = lines,
+            Body = what + "\nuser watches still allocated (never freed, so never uncharged):\n  " + string.Join("\n  ", lines) + "\n",
+        });
     }
 }

@@ -51,12 +51,16 @@ public sealed class IgnoredOracle(Machine m) : Oracle(m)
             if ((e.Mask & IN_Q_OVERFLOW) != 0) { h.Overflowed = true; continue; }
             if (h.Ignored.Contains(e.Wd))
             {
-                K.Bug(BugClass.SpecViolation,
+                K.Bug(new BugReport(BugClass.SpecViolation,
                     (e.Mask & IN_IGNORED) != 0
                         ? $"inotify(7): a second IN_IGNORED for wd {e.Wd}"
-                        : $"inotify(7): event {e.MaskNames} for wd {e.Wd} after its IN_IGNORED",
-                    new[] { "inotify_read", "inotify_dev_queue_event" }, new[] { K.current.Name }, new[] { $"{dev.Describe} wd {e.Wd}" },
-                    $"read from {dev.Describe}: {e}\nIN_IGNORED was already read for wd {e.Wd}: the watch was removed, so no further event may name it.\n");
+                        : $"inotify(7): event {e.MaskNames} for wd {e.Wd} after its IN_IGNORED")
+                {
+                    Functions = new[] { "inotify_read", "inotify_dev_queue_event" },
+                    Threads = new[] { K.current.Name },
+                    Objects = new[] { $"{dev.Describe} wd {e.Wd}" },
+                    Body = $"read from {dev.Describe}: {e}\nIN_IGNORED was already read for wd {e.Wd}: the watch was removed, so no further event may name it.\n",
+                });
             }
             if ((e.Mask & IN_IGNORED) != 0) h.Ignored.Add(e.Wd);
         }
@@ -72,9 +76,13 @@ public sealed class IgnoredOracle(Machine m) : Oracle(m)
             bool installed = ih != null && !ih.IsFreed && ih.idr.Entries.Any(kv => kv.Key == wd);
             bool ignored = h.Ignored.Contains(wd);
             if (!installed && !ignored)
-                K.Bug(BugClass.SpecViolation, $"inotify(7): watch wd {wd} was removed but no IN_IGNORED was read for it",
-                    new[] { "remove_watch", "inotify_dev_queue_event" }, new[] { t.Name }, new[] { $"fd {fd} wd {wd}" },
-                    $"fd {fd}: wd {wd} is no longer installed, and the queue did not overflow, yet read() never returned IN_IGNORED for it.\n");
+                K.Bug(new BugReport(BugClass.SpecViolation, $"inotify(7): watch wd {wd} was removed but no IN_IGNORED was read for it")
+                {
+                    Functions = new[] { "remove_watch", "inotify_dev_queue_event" },
+                    Threads = new[] { t.Name },
+                    Objects = new[] { $"fd {fd} wd {wd}" },
+                    Body = $"fd {fd}: wd {wd} is no longer installed, and the queue did not overflow, yet read() never returned IN_IGNORED for it.\n",
+                });
         }
     }
 }

@@ -65,7 +65,12 @@ public abstract class Oracle
     public virtual void CheckClosed(UserStruct u) { }
 
     protected void Fail(BugClass cls, string prefix, string what, params string[] fns) =>
-        K.Bug(cls, prefix + what, fns, new[] { K.current.Name }, Array.Empty<string>(), what + "\n");
+        K.Bug(new BugReport(cls, prefix + what)
+        {
+            Functions = fns,
+            Threads = new[] { K.current.Name },
+            Body = what + "\n",
+        });
 }
 
 /// <summary>The inotify syscalls the machine reports to the oracles.</summary>

@@ -244,9 +244,13 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
             body.Append(helpers.Count == 0 ? ", and no other call of the user could add one meanwhile.\n"
                 : $", plus {helpers.Count} overlapping success(es) or reservation(s): " + string.Join("; ", helpers.Select(h => $"{h.Call.Kind} by {h.Call.Task.Name} [{h.B}, {h.E}] = {h.Call.Ret}")) + "\n");
             body.Append($"inotify(7): {errno} only when the limit is reached; no order of these operations explains it (a limit check off by one, or a limit that cannot be reached).\n");
-            K.Bug(BugClass.SpecViolation, $"inotify(7): {what} returned {errno} below {limit} ({bound} < {max})",
-                init ? new[] { "sys_inotify_init" } : new[] { "create_watch", "sys_inotify_add_watch" },
-                new[] { c.Task.Name }, new[] { $"user {c.User.Uid}" }, body.ToString());
+            K.Bug(new BugReport(BugClass.SpecViolation, $"inotify(7): {what} returned {errno} below {limit} ({bound} < {max})")
+            {
+                Functions = init ? new[] { "sys_inotify_init" } : new[] { "create_watch", "sys_inotify_add_watch" },
+                Threads = new[] { c.Task.Name },
+                Objects = new[] { $"user {c.User.Uid}" },
+                Body = body.ToString(),
+            });
         }
     }
 
@@ -286,8 +290,13 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
                       (adds.Count == 0 ? "none" : string.Join("; ", adds.Select(a => $"{a.Call.Task.Name} [{a.B}, {a.E}] {a.Call.Path}"))) +
                       "\ncalls on the device: " + string.Join("; ", onDev) +
                       "\nno IN_IGNORED for it began, it was not IN_ONESHOT, and no other inotify_rm_watch of it succeeded: no order explains the return value.\n";
-        K.Bug(BugClass.SpecViolation, "inotify(7): " + what, new[] { "sys_inotify_rm_watch", "inotify_rm_wd" },
-            new[] { c.Task.Name }, new[] { $"wd {c.Wd}" }, body);
+        K.Bug(new BugReport(BugClass.SpecViolation, "inotify(7): " + what)
+        {
+            Functions = new[] { "sys_inotify_rm_watch", "inotify_rm_wd" },
+            Threads = new[] { c.Task.Name },
+            Objects = new[] { $"wd {c.Wd}" },
+            Body = body,
+        });
     }
 
     // ---------------------------------------------------------------- events
@@ -332,9 +341,13 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
         body.Append("no next step fits:\n");
         foreach (var w in s.DeepestWhy) body.Append("  ").Append(w).Append('\n');
         string first = s.DeepestWhy.Count > 0 ? s.DeepestWhy[0] : "no order";
-        K.Bug(BugClass.SpecViolation, $"inotify(7): what {l.Dev.Describe} showed user space has no explaining order: {first}",
-            new[] { "inotify_dev_queue_event", "inotify_read" }, ops.Select(o => o.Thread).Distinct().ToArray(),
-            new[] { $"{l.Dev.Describe} fd {l.Fd}" }, body.ToString());
+        K.Bug(new BugReport(BugClass.SpecViolation, $"inotify(7): what {l.Dev.Describe} showed user space has no explaining order: {first}")
+        {
+            Functions = new[] { "inotify_dev_queue_event", "inotify_read" },
+            Threads = ops.Select(o => o.Thread).Distinct().ToArray(),
+            Objects = new[] { $"{l.Dev.Describe} fd {l.Fd}" },
+            Body = body.ToString(),
+        });
     }
 
     /// <summary>Wing and Gong: try every step that may come next (none of the others ended before it began).</summary>

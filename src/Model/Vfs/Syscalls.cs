@@ -713,10 +713,14 @@ public sealed partial class Vfs
                     inflight.Append($"  task {t.Name} is in {string.Join(" <- ", st)}\n");
                     foreach (var f in st) if (f.StartsWith("inotify_", StringComparison.Ordinal)) { fns.Add(f); break; }
                 }
-                K.Bug(BugClass.BusyInodes, $"VFS: Busy inodes after unmount of {sb.s_id}. Self-destruct in 5 seconds.  Have a nice day...",
-                    fns, threads, busy,
-                    $"VFS: Busy inodes after unmount of {sb.s_id}.\nStill referenced:\n  " + string.Join("\n  ", busy) + "\n" +
-                    (inflight.Length > 0 ? "In flight when the superblock was shut down:\n" + inflight : ""));
+                K.Bug(new BugReport(BugClass.BusyInodes, $"VFS: Busy inodes after unmount of {sb.s_id}. Self-destruct in 5 seconds.  Have a nice day...")
+                {
+                    Functions = fns,
+                    Threads = threads,
+                    Objects = busy,
+                    Body = $"VFS: Busy inodes after unmount of {sb.s_id}.\nStill referenced:\n  " + string.Join("\n  ", busy) + "\n" +
+                    (inflight.Length > 0 ? "In flight when the superblock was shut down:\n" + inflight : ""),
+                });
             }
         }
     }
@@ -741,13 +745,23 @@ public sealed partial class Vfs
             if (ReferenceEquals(m, RootMnt)) continue;
             long r = do_umount(m, () => { }, walkRefs: 0);
             if (r != 0)
-                K.Bug(BugClass.Leak, $"umount of {m.Path} at teardown failed with {Errno.Ret(r)}: a reference to the mount was leaked",
-                    new[] { "sys_umount" }, new[] { K.current.Name }, new[] { m.Path }, $"mnt_count {m.mnt_count.Peek}\n");
+                K.Bug(new BugReport(BugClass.Leak, $"umount of {m.Path} at teardown failed with {Errno.Ret(r)}: a reference to the mount was leaked")
+                {
+                    Functions = new[] { "sys_umount" },
+                    Threads = new[] { K.current.Name },
+                    Objects = new[] { m.Path },
+                    Body = $"mnt_count {m.mnt_count.Peek}\n",
+                });
         }
         _mounts.Remove(RootMnt);
         if (RootMnt.mnt_count.Peek != 1)
-            K.Bug(BugClass.Leak, $"root mount still referenced at teardown (mnt_count {RootMnt.mnt_count.Peek})",
-                new[] { "umount_all" }, new[] { K.current.Name }, new[] { "/" }, "a path reference (nameidata or file) was leaked\n");
+            K.Bug(new BugReport(BugClass.Leak, $"root mount still referenced at teardown (mnt_count {RootMnt.mnt_count.Peek})")
+            {
+                Functions = new[] { "umount_all" },
+                Threads = new[] { K.current.Name },
+                Objects = new[] { "/" },
+                Body = "a path reference (nameidata or file) was leaked\n",
+            });
         kill_mount(RootMnt);
     }
 }

@@ -25,9 +25,12 @@ public sealed class AddVsAdd : Scenario
             var k = s.M.K;
             // both calls succeeded (an injected allocation failure may fail either): one watch, one wd
             if (wd1 >= 0 && wd2 >= 0 && (wd1 != wd2 || wd1 == 0))
-                k.Bug(BugClass.SpecViolation, $"inotify(7): two inotify_add_watch calls on one inode and fd returned wd {Errno.Ret(wd1)} and {Errno.Ret(wd2)}",
-                    new[] { "sys_inotify_add_watch", "inotify_find_update_watch", "create_watch" }, new[] { k.current.Name }, Array.Empty<string>(),
-                    "inotify(7): adding a watch for an inode already watched by this instance modifies the existing watch and returns its wd.\n");
+                k.Bug(new BugReport(BugClass.SpecViolation, $"inotify(7): two inotify_add_watch calls on one inode and fd returned wd {Errno.Ret(wd1)} and {Errno.Ret(wd2)}")
+                {
+                    Functions = new[] { "sys_inotify_add_watch", "inotify_find_update_watch", "create_watch" },
+                    Threads = new[] { k.current.Name },
+                    Body = "inotify(7): adding a watch for an inode already watched by this instance modifies the existing watch and returns its wd.\n",
+                });
         });
     }
 }

@@ -28,9 +28,12 @@ public sealed class BlockingRead : Scenario
         {
             var k = s.M.K;
             if (got <= 0 || evs is null || evs.Count == 0 || evs[0].Wd != wd || (evs[0].Mask & IN_ATTRIB) == 0)
-                k.Bug(BugClass.SpecViolation, $"inotify(7): a blocking read returned {Errno.Ret(got)} instead of the IN_ATTRIB that woke it",
-                    new[] { "inotify_read", "inotify_dev_queue_event" }, new[] { k.current.Name }, Array.Empty<string>(),
-                    "read() on an inotify fd without O_NONBLOCK blocks until an event is available and returns it.\n");
+                k.Bug(new BugReport(BugClass.SpecViolation, $"inotify(7): a blocking read returned {Errno.Ret(got)} instead of the IN_ATTRIB that woke it")
+                {
+                    Functions = new[] { "inotify_read", "inotify_dev_queue_event" },
+                    Threads = new[] { k.current.Name },
+                    Body = "read() on an inotify fd without O_NONBLOCK blocks until an event is available and returns it.\n",
+                });
         });
     }
 }

@@ -34,10 +34,13 @@ public sealed class ChildFlags : Scenario
             s.M.Vfs.sys_close(f);
             s.M.read_events(fd, 4096, out var evs);
             if (wd > 0 && !evs.Any(e => e.Wd == wd && (e.Mask & IN_MODIFY) != 0 && e.Name == "f"))
-                k.Bug(BugClass.SpecViolation, "inotify(7): IN_MODIFY of /d/f was not reported to the watch on /d",
-                    new[] { "inotify_add_watch", "set_dentry_child_flags", "inotify_d_instantiate", "inotify_dentry_parent_queue_event" },
-                    new[] { k.current.Name }, new[] { "/d/f" },
-                    "the child dentry lacks DCACHE_INOTIFY_PARENT_WATCHED although its parent is watched: events on it skip the parent.\n");
+                k.Bug(new BugReport(BugClass.SpecViolation, "inotify(7): IN_MODIFY of /d/f was not reported to the watch on /d")
+                {
+                    Functions = new[] { "inotify_add_watch", "set_dentry_child_flags", "inotify_d_instantiate", "inotify_dentry_parent_queue_event" },
+                    Threads = new[] { k.current.Name },
+                    Objects = new[] { "/d/f" },
+                    Body = "the child dentry lacks DCACHE_INOTIFY_PARENT_WATCHED although its parent is watched: events on it skip the parent.\n",
+                });
         });
     }
 }

@@ -30,10 +30,13 @@ public abstract class SleepingReader : Scenario
         {
             var k = s.M.K;
             if (got <= 0 || evs is null || !evs.Exists(e => (e.Mask & Wakes) != 0))
-                k.Bug(BugClass.SpecViolation, $"inotify(7): a blocking read in {Name} returned {Errno.Ret(got)} without the {MaskNames(Wakes)} that woke it",
-                    new[] { "inotify_read", "inotify_dev_queue_event" }, new[] { k.current.Name }, Array.Empty<string>(),
-                    "read() on an inotify fd without O_NONBLOCK blocks until an event is available and returns it.\n" +
-                    "events read: " + (evs is null ? "none" : string.Join("; ", evs)) + "\n");
+                k.Bug(new BugReport(BugClass.SpecViolation, $"inotify(7): a blocking read in {Name} returned {Errno.Ret(got)} without the {MaskNames(Wakes)} that woke it")
+                {
+                    Functions = new[] { "inotify_read", "inotify_dev_queue_event" },
+                    Threads = new[] { k.current.Name },
+                    Body = "read() on an inotify fd without O_NONBLOCK blocks until an event is available and returns it.\n" +
+                    "events read: " + (evs is null ? "none" : string.Join("; ", evs)) + "\n",
+                });
         });
     }
 }

@@ -146,9 +146,12 @@ public sealed class ScriptScenario : Scenario
         if (checkExpect && st.Expect != null && !st.Expect.Holds(r))
         {
             var k = m.K;
-            k.Bug(BugClass.SpecViolation, $"script: expectation failed at {Script.Name}:{st.Line}: '{st.Text}' returned {Errno.Ret(r)}, expected {st.Expect.Text}",
-                new[] { fn }, new[] { k.current.Name }, Array.Empty<string>(),
-                $"{Script.Name}:{st.Line}: {st.Text}\nthread {thread} ({k.current.Name}): returned {Errno.Ret(r)}, expected {st.Expect.Text}\n");
+            k.Bug(new BugReport(BugClass.SpecViolation, $"script: expectation failed at {Script.Name}:{st.Line}: '{st.Text}' returned {Errno.Ret(r)}, expected {st.Expect.Text}")
+            {
+                Functions = new[] { fn },
+                Threads = new[] { k.current.Name },
+                Body = $"{Script.Name}:{st.Line}: {st.Text}\nthread {thread} ({k.current.Name}): returned {Errno.Ret(r)}, expected {st.Expect.Text}\n",
+            });
         }
         return r;
     }
@@ -230,7 +233,11 @@ public sealed class ScriptScenario : Scenario
     private void EventBug(Machine m, string thread, int line, string what, string text)
     {
         var k = m.K;
-        k.Bug(BugClass.SpecViolation, $"script: events assertion failed at {Script.Name}:{line}: {what}",
-            new[] { "inotify_read" }, new[] { k.current.Name }, Array.Empty<string>(), $"thread {thread} ({k.current.Name})\n" + text);
+        k.Bug(new BugReport(BugClass.SpecViolation, $"script: events assertion failed at {Script.Name}:{line}: {what}")
+        {
+            Functions = new[] { "inotify_read" },
+            Threads = new[] { k.current.Name },
+            Body = $"thread {thread} ({k.current.Name})\n" + text,
+        });
     }
 }

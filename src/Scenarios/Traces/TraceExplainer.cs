@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using InotifySim.Model;
 using InotifySim.Model.Kernel;
 using InotifySim.Scenarios.Exploration;
@@ -8,9 +7,15 @@ using InotifySim.Scenarios.Exploration;
 namespace InotifySim.Scenarios.Traces;
 
 /// <summary>One line of an explained timeline: a kept kernel trace step, in kernel terms.</summary>
-public sealed record TimelineRow(int Index, long Seq, string Task, TraceKind Kind, string Function, string Text, bool IsBug);
+public sealed record TimelineRow(int Index, long Seq, string Task, TraceKind Kind, string Function, string Text, bool IsBug)
+{
+    /// <summary>The trace step shown (null for the explainer's own separator rows).</summary>
+    public TraceStep? Step { get; init; }
+    /// <summary>The step in kernel terms (<see cref="TraceExplanation.Words"/>).</summary>
+    public string Words => Step is null ? Text : TraceExplanation.Words(Step);
+}
 
-/// <summary>A lock held by a task over a range of timeline rows (for the HTML bars).</summary>
+/// <summary>A lock held by a task over a range of timeline rows (for the HTML bars), named as <see cref="TraceExplanation.PlainLock"/> names it.</summary>
 public sealed record HeldSpan(string Task, string Lock, int FromRow, int ToRow, int Level, bool HeldAtBug);
 
 /// <summary>
@@ -48,21 +53,17 @@ public sealed class TraceExplanation
         "d_instantiate", "inotify_d_instantiate", "igrab", "fsnotify_open", "fsnotify_close", "fsnotify_create",
         "fsnotify_mkdir", "fsnotify_modify", "fsnotify_access", "fsnotify_change", "inotify_dentry_parent_queue_event",
     };
-    private static readonly string[] s_plumbingTypes = { "struct dentry ", "struct vfsmount ", "struct file " };
-    private static readonly Regex s_objectId = new(@"struct \w+ #(\d+)", RegexOptions.CultureInvariant);
+    private static readonly string[] s_plumbingTypes = { "struct dentry", "struct vfsmount", "struct file" };
 
-    /// <summary>The "#N" object id a trace text names first, or null.</summary>
-    internal static string? ObjectId(string text)
-    {
-        var m = s_objectId.Match(text);
-        return m.Success ? m.Groups[1].Value : null;
-    }
+    /// <summary>
+    /// The allocation id of the kernel structure a step is about (its <see cref="TraceStep.Object"/>), or null: a static
+    /// object, or an allocation that is not a struct (an event's name buffer), is never followed.
+    /// </summary>
+    public static int? StructId(TraceStep s) =>
+        s.Object is { Id: int id } o && o.Type.StartsWith("struct ", StringComparison.Ordinal) ? id : null;
 
-    private static bool IsPlumbing(string text)
-    {
-        foreach (var p in s_plumbingTypes) if (text.StartsWith(p, StringComparison.Ordinal)) return true;
-        return false;
-    }
+    /// <summary>Dentries, mounts and files: every path walk or open touches them; they are followed only when the report names them.</summary>
+    private static bool IsPlumbing(TraceStep s) => s.Object is { } o && Array.IndexOf(s_plumbingTypes, o.Type) >= 0;
 
     /// <summary>Context switches between the scenario's threads in a traced run (a measure of preemptions).</summary>
     public static int CountContextSwitches(IReadOnlyList<TraceStep> log)
@@ -93,22 +94,61 @@ public sealed class TraceExplanation
         return (start, end);
     }
 
+    /// <summary>Where the parts of a traced run lie in its log: [Start, ThreadsEnd) is the threads' phase, BugIndex the failing step (-1: none), End one past the last step explained.</summary>
+    private readonly record struct LogWindow(int Start, int ThreadsEnd, int BugIndex, int End);
+
+    /// <summary>
+    /// Explains a traced replay that raised <paramref name="report"/>, in named phases: where the threads ran
+    /// (<see cref="Window"/>), what the setup did (<see cref="CollectSetup"/>), which objects matter
+    /// (<see cref="CollectObjects"/>), which locks opened race windows (<see cref="CollectLocks"/>), the steps kept
+    /// (<see cref="SelectTimeline"/>), the held-lock bars (<see cref="HeldSpans"/>) and the run's measures.
+    /// </summary>
     public static TraceExplanation Build(TraceFile trace, Report report, IReadOnlyList<TraceStep> log, int decisions = 0, int preemptions = 0)
+    {
+        var w = Window(log);
+        var reportText = report.Title + "\n" + report.Text + "\n" + string.Join("\n", report.Objects);
+        var setup = CollectSetup(log, w);
+        var focus = CollectObjects(log, w, reportText);
+        var (windowLocks, heldAtBug) = CollectLocks(log, w);
+        var (lanes, rows) = SelectTimeline(log, w, report, reportText, new HashSet<int>(focus), windowLocks);
+        return new TraceExplanation
+        {
+            Trace = trace,
+            Report = report,
+            Lanes = lanes,
+            Rows = rows,
+            Spans = HeldSpans(rows),
+            Setup = setup,
+            Focus = focus.Select(id => Describe(log, id)).ToList(),
+            KernelSteps = log.Count == 0 ? 0 : (int)log[^1].Seq,
+            TraceEntries = log.Count,
+            ContextSwitches = CountContextSwitches(log),
+            Threads = log.Skip(w.Start).Take(Math.Max(0, w.ThreadsEnd - w.Start)).Select(x => x.Task).Where(x => x != "init/1").Distinct().Count(),
+            Decisions = decisions,
+            Preemptions = preemptions,
+            HeldAtBug = heldAtBug,
+        };
+    }
+
+    /// <summary>The threads' phase (between the explorer's start and done notes) and the failing step: nothing after it is explained.</summary>
+    private static LogWindow Window(IReadOnlyList<TraceStep> log)
     {
         var (start, threadsEnd) = Phases(log);
         int bugIndex = -1;
         for (int i = 0; i < log.Count; i++) if (log[i].Kind == TraceKind.Bug) { bugIndex = i; break; }
-        int end = bugIndex >= 0 ? bugIndex + 1 : log.Count;
+        return new LogWindow(start, threadsEnd, bugIndex, bugIndex >= 0 ? bugIndex + 1 : log.Count);
+    }
 
-        // setup: the syscalls each task issued, in order
-        var setup = new List<(string, string)>();
-        var setupOrder = new List<string>();
-        var setupCalls = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        for (int i = 0; i < Math.Min(start, end); i++)
+    /// <summary>The setup: the syscalls each task issued before the threads started, in order, repeats folded ("open x3").</summary>
+    private static List<(string Task, string Syscalls)> CollectSetup(IReadOnlyList<TraceStep> log, LogWindow w)
+    {
+        var order = new List<string>();
+        var calls = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        for (int i = 0; i < Math.Min(w.Start, w.End); i++)
         {
             var s = log[i];
             if (s.Kind != TraceKind.Syscall) continue;
-            if (!setupCalls.TryGetValue(s.Task, out var l)) { setupCalls[s.Task] = l = new List<string>(); setupOrder.Add(s.Task); }
+            if (!calls.TryGetValue(s.Task, out var l)) { calls[s.Task] = l = new List<string>(); order.Add(s.Task); }
             string n = s.Text.StartsWith("sys_", StringComparison.Ordinal) ? s.Text[4..] : s.Text;
             if (l.Count > 0 && (l[^1] == n || l[^1].StartsWith(n + " x", StringComparison.Ordinal)))
             {
@@ -117,69 +157,113 @@ public sealed class TraceExplanation
             }
             else l.Add(n);
         }
-        foreach (var t in setupOrder) setup.Add((t, string.Join(", ", setupCalls[t])));
+        return order.Select(t => (t, string.Join(", ", calls[t]))).ToList();
+    }
 
-        // focus objects: named by the report, or shared by two threads after the setup
-        var focus = new List<string>();
-        void AddFocus(string id) { if (!focus.Contains(id)) focus.Add(id); }
-        var reportText = report.Title + "\n" + report.Text + "\n" + string.Join("\n", report.Objects);
-        foreach (Match m in s_objectId.Matches(reportText)) AddFocus(m.Groups[1].Value);
-        var touchedBy = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var idOrder = new List<string>();
-        for (int i = start; i < end; i++)
+    /// <summary>
+    /// The objects to follow (allocation ids, in order): those the report names, then those two threads touched after
+    /// the setup (counts, allocations, locks; dentries, mounts and files excepted), then every watch a thread touched.
+    /// </summary>
+    private static List<int> CollectObjects(IReadOnlyList<TraceStep> log, LogWindow w, string reportText)
+    {
+        var focus = NamedByReport(log, reportText);
+        void AddFocus(int id) { if (!focus.Contains(id)) focus.Add(id); }
+        var touchedBy = new Dictionary<int, List<string>>();
+        var idOrder = new List<int>();
+        for (int i = w.Start; i < w.End; i++)
         {
             var s = log[i];
             if (s.Kind is not (TraceKind.Get or TraceKind.Put or TraceKind.Alloc or TraceKind.Free or TraceKind.Lock or TraceKind.Unlock)) continue;
-            if (IsPlumbing(s.Text) || s.Task == "init/1") continue;
-            var id = ObjectId(s.Text);
-            if (id is null) continue;
+            if (IsPlumbing(s) || s.Task == "init/1") continue;
+            if (StructId(s) is not int id) continue;
             if (!touchedBy.TryGetValue(id, out var who)) { touchedBy[id] = who = new List<string>(); idOrder.Add(id); }
             if (!who.Contains(s.Task)) who.Add(s.Task);
         }
         foreach (var id in idOrder) if (touchedBy[id].Count >= 2) AddFocus(id);
         // the watches are what every rfc defect is about: follow them even when one thread touches them
-        for (int i = start; i < end; i++)
+        for (int i = w.Start; i < w.End; i++)
         {
             var s = log[i];
             if (s.Kind is (TraceKind.Get or TraceKind.Put or TraceKind.Alloc or TraceKind.Free) && s.Task != "init/1"
-                && (s.Text.StartsWith("struct inotify_watch ", StringComparison.Ordinal) || s.Text.StartsWith("struct inotify_user_watch ", StringComparison.Ordinal)))
-            {
-                var id = ObjectId(s.Text);
-                if (id != null) AddFocus(id);
-            }
+                && s.Object?.Type is "struct inotify_watch" or "struct inotify_user_watch" && StructId(s) is int id)
+                AddFocus(id);
         }
-        var focusSet = new HashSet<string>(focus, StringComparer.Ordinal);
+        return focus;
+    }
 
-        // locks held across another task's steps (the race windows), and lock spans
+    /// <summary>The traced objects the report names ("struct inode #13" in its title, text or objects), in the order it first names them.</summary>
+    private static List<int> NamedByReport(IReadOnlyList<TraceStep> log, string reportText)
+    {
+        var named = new List<(int At, int Id)>();
+        var seen = new HashSet<(string, int)>();
+        foreach (var s in log)
+        {
+            if (StructId(s) is not int id || !seen.Add((s.Object!.Type, id))) continue;
+            int at = FirstMention(reportText, s.Object.Name);
+            if (at >= 0) named.Add((at, id));
+        }
+        var ids = new List<int>();
+        foreach (var (_, id) in named.OrderBy(x => x.At)) if (!ids.Contains(id)) ids.Add(id);
+        return ids;
+    }
+
+    /// <summary>Where <paramref name="text"/> first names <paramref name="name"/> ("struct inode #1", not the start of "#13"), or -1.</summary>
+    private static int FirstMention(string text, string name)
+    {
+        for (int at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + 1, StringComparison.Ordinal))
+        {
+            int end = at + name.Length;
+            if (end == text.Length || !char.IsAsciiDigit(text[end])) return at;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// The race windows: each lock some task held while another thread's steps ran, and every lock still held when the
+    /// bug fired (per task, in task-name order, named as <see cref="PlainLock"/> names them).
+    /// </summary>
+    private static (HashSet<string> WindowLocks, List<(string Task, List<string> Locks)> HeldAtBug) CollectLocks(IReadOnlyList<TraceStep> log, LogWindow w)
+    {
         var windowLocks = new HashSet<string>(StringComparer.Ordinal);
         var open = new Dictionary<string, List<(string Lock, int At)>>(StringComparer.Ordinal);
-        for (int i = start; i < end; i++)
+        for (int i = w.Start; i < w.End; i++)
         {
             var s = log[i];
             if (s.Kind == TraceKind.Lock)
             {
                 if (!open.TryGetValue(s.Task, out var l)) open[s.Task] = l = new();
-                l.Add((s.Text, i));
+                l.Add((s.Lock!, i));
             }
             else if (s.Kind == TraceKind.Unlock && open.TryGetValue(s.Task, out var l))
             {
-                int k = l.FindLastIndex(x => x.Lock == s.Text);
+                int k = l.FindLastIndex(x => x.Lock == s.Lock);
                 if (k < 0) continue;
                 int from = l[k].At;
                 l.RemoveAt(k);
                 for (int j = from + 1; j < i; j++)
                 {
-                    if (log[j].Task != s.Task && log[j].Task != "init/1") { windowLocks.Add(s.Text); break; }
+                    if (log[j].Task != s.Task && log[j].Task != "init/1") { windowLocks.Add(s.Lock!); break; }
                 }
             }
         }
-        var heldAtBugLocks = new List<(string, List<string>)>();
+        var heldAtBug = new List<(string, List<string>)>();
         foreach (var kv in open.OrderBy(k => k.Key, StringComparer.Ordinal))
         {
-            if (kv.Value.Count > 0) heldAtBugLocks.Add((kv.Key, kv.Value.Select(x => x.Lock).ToList()));
+            if (kv.Value.Count > 0) heldAtBug.Add((kv.Key, kv.Value.Select(x => PlainLock(log[x.At])).ToList()));
             foreach (var (lk, _) in kv.Value) windowLocks.Add(lk);
         }
+        return (windowLocks, heldAtBug);
+    }
 
+    /// <summary>
+    /// The timeline: the steps of the threads' phase (and the end checks up to the failing step) that matter, and the
+    /// tasks' lanes in order of appearance. Kept: syscalls, events, reads, the bug, injected failures, function entries
+    /// (plumbing only when the report names it), the locks of race windows or of followed objects or that the report
+    /// names, and the counts, allocations and frees of followed objects.
+    /// </summary>
+    private static (List<string> Lanes, List<TimelineRow> Rows) SelectTimeline(IReadOnlyList<TraceStep> log, LogWindow w, Report report,
+        string reportText, HashSet<int> focus, HashSet<string> windowLocks)
+    {
         bool Keep(TraceStep s)
         {
             switch (s.Kind)
@@ -199,93 +283,74 @@ public sealed class TraceExplanation
                     return report.Functions.Contains(s.Text) || !s_noiseFunctions.Contains(s.Text);
                 case TraceKind.Lock:
                 case TraceKind.Unlock:
-                {
-                    if (windowLocks.Contains(s.Text)) return true;
-                    var id = ObjectId(s.Text);
-                    if (id != null && focusSet.Contains(id)) return true;
-                    return LockMentioned(reportText, s.Text);
-                }
+                    if (windowLocks.Contains(s.Lock!)) return true;
+                    if (StructId(s) is int lid && focus.Contains(lid)) return true;
+                    return LockMentioned(reportText, s);
                 default: // Get, Put, Alloc, Free
-                {
-                    var id = ObjectId(s.Text);
-                    return id != null && focusSet.Contains(id);
-                }
+                    return StructId(s) is int id && focus.Contains(id);
             }
         }
 
         var lanes = new List<string>();
         var rows = new List<TimelineRow>();
-        for (int i = start; i < end; i++)
+        for (int i = w.Start; i < w.End; i++)
         {
             var s = log[i];
-            if (i == threadsEnd) rows.Add(new TimelineRow(rows.Count, s.Seq, "", TraceKind.Note, "", "threads done: end checks and teardown", false));
+            if (i == w.ThreadsEnd) rows.Add(new TimelineRow(rows.Count, s.Seq, "", TraceKind.Note, "", "threads done: end checks and teardown", false));
             if (s.Kind == TraceKind.Note && (s.Text == Explorer.ThreadsDoneNote || s.Text == Explorer.ThreadsStartNote)) continue;
             if (!Keep(s)) continue;
             if (!lanes.Contains(s.Task)) lanes.Add(s.Task);
-            rows.Add(new TimelineRow(rows.Count, s.Seq, s.Task, s.Kind, s.Function, s.Text, i == bugIndex));
+            rows.Add(new TimelineRow(rows.Count, s.Seq, s.Task, s.Kind, s.Function, s.Text, i == w.BugIndex) { Step = s });
         }
+        return (lanes, rows);
+    }
 
-        // held-lock spans over the kept rows
+    /// <summary>The held-lock bars over the kept rows: each lock from its lock row to its unlock row (or to the end, still held at the bug), by start row and nesting level.</summary>
+    private static List<HeldSpan> HeldSpans(List<TimelineRow> rows)
+    {
         var spans = new List<HeldSpan>();
-        var openRows = new Dictionary<string, List<(string Lock, int Row)>>(StringComparer.Ordinal);
+        var openRows = new Dictionary<string, List<(string Lock, string Plain, int Row)>>(StringComparer.Ordinal);
         foreach (var r in rows)
         {
-            if (r.Kind == TraceKind.Lock)
+            if (r.Step is not { } s) continue;
+            if (s.Kind == TraceKind.Lock)
             {
                 if (!openRows.TryGetValue(r.Task, out var l)) openRows[r.Task] = l = new();
-                l.Add((r.Text, r.Index));
+                l.Add((s.Lock!, PlainLock(s), r.Index));
             }
-            else if (r.Kind == TraceKind.Unlock && openRows.TryGetValue(r.Task, out var l))
+            else if (s.Kind == TraceKind.Unlock && openRows.TryGetValue(r.Task, out var l))
             {
-                int k = l.FindLastIndex(x => x.Lock == r.Text);
+                int k = l.FindLastIndex(x => x.Lock == s.Lock);
                 if (k < 0) continue;
-                spans.Add(new HeldSpan(r.Task, r.Text, l[k].Row, r.Index, k, false));
+                spans.Add(new HeldSpan(r.Task, l[k].Plain, l[k].Row, r.Index, k, false));
                 l.RemoveAt(k);
             }
         }
         foreach (var kv in openRows.OrderBy(k => k.Key, StringComparer.Ordinal))
         {
             for (int k = 0; k < kv.Value.Count; k++)
-                spans.Add(new HeldSpan(kv.Key, kv.Value[k].Lock, kv.Value[k].Row, rows.Count - 1, k, true));
+                spans.Add(new HeldSpan(kv.Key, kv.Value[k].Plain, kv.Value[k].Row, rows.Count - 1, k, true));
         }
         spans.Sort((a, b) => a.FromRow != b.FromRow ? a.FromRow.CompareTo(b.FromRow) : a.Level.CompareTo(b.Level));
-
-        return new TraceExplanation
-        {
-            Trace = trace,
-            Report = report,
-            Lanes = lanes,
-            Rows = rows,
-            Spans = spans,
-            Setup = setup,
-            Focus = focus.Select(id => Describe(log, id)).ToList(),
-            KernelSteps = log.Count == 0 ? 0 : (int)log[^1].Seq,
-            TraceEntries = log.Count,
-            ContextSwitches = CountContextSwitches(log),
-            Threads = log.Skip(start).Take(Math.Max(0, threadsEnd - start)).Select(x => x.Task).Where(x => x != "init/1").Distinct().Count(),
-            Decisions = decisions,
-            Preemptions = preemptions,
-            HeldAtBug = heldAtBugLocks,
-        };
+        return spans;
     }
 
-    private static bool LockMentioned(string reportText, string lockName)
+    /// <summary>
+    /// Whether the report names a lock by its field ("i_mutex"): only for locks not embedded in a followed kind of
+    /// object (globals such as iprune_mutex or dcache_lock), whose instances the report cannot name by id.
+    /// </summary>
+    private static bool LockMentioned(string reportText, TraceStep s)
     {
-        int arrow = lockName.LastIndexOf("->", StringComparison.Ordinal);
-        string field = arrow >= 0 ? lockName[(arrow + 2)..] : lockName;
-        int sp = field.IndexOf(' ');
-        if (sp >= 0) field = field[..sp];
-        return field.Length > 2 && reportText.Contains(field, StringComparison.Ordinal) && (arrow < 0 || ObjectId(lockName) is null);
+        string field = s.Field ?? s.Lock ?? s.Text;
+        return field.Length > 2 && reportText.Contains(field, StringComparison.Ordinal) && StructId(s) is null;
     }
 
-    private static string Describe(IReadOnlyList<TraceStep> log, string id)
+    /// <summary>How the timeline names a followed object: its type and id where the log first shows it ("struct inotify_user_watch #18").</summary>
+    private static string Describe(IReadOnlyList<TraceStep> log, int id)
     {
         foreach (var s in log)
-        {
-            var m = s_objectId.Match(s.Text);
-            if (m.Success && m.Groups[1].Value == id) return m.Value;
-        }
-        return "#" + id;
+            if (StructId(s) == id) return s.Object!.Name;
+        return "#" + id.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>A short variant name: "rfc", "fixed", "fixed without X", or the fix list.</summary>
@@ -298,20 +363,25 @@ public sealed class TraceExplanation
         return Variants.Describe(set);
     }
 
-    /// <summary>Kernel-style wording of one step (object cache names dropped).</summary>
-    public static string Words(TraceKind kind, string text)
+    /// <summary>Kernel-style wording of one step, composed from its data (objects named without their cache).</summary>
+    public static string Words(TraceStep s)
     {
-        string t = StripCache(text);
-        return kind switch
+        string t = s.Text;
+        var o = s.Object;
+        return s.Kind switch
         {
             TraceKind.Syscall => "> " + t,
             TraceKind.Return => "< " + t + " returns",
             TraceKind.Enter => t + "()",
-            TraceKind.Lock => "lock " + t,
-            TraceKind.Unlock => "unlock " + t,
-            TraceKind.Get => "get " + t.Replace(" -> ", " = "),
-            TraceKind.Put => "put " + t.Replace(" -> ", " = "),
-            TraceKind.Alloc => "alloc " + AllocWords(t),
+            TraceKind.Lock => "lock " + PlainLock(s),
+            TraceKind.Unlock => "unlock " + PlainLock(s),
+            TraceKind.Get when o != null => $"get {o.Name}->{s.Field} = {s.Refcount}",
+            TraceKind.Put when o != null => $"put {o.Name}->{s.Field} = {s.Refcount}",
+            TraceKind.Alloc when o != null => $"alloc {o.Name} ({o.Cache})",
+            TraceKind.Free when o != null => "free " + o.Name,
+            TraceKind.Get => "get " + t,
+            TraceKind.Put => "put " + t,
+            TraceKind.Alloc => "alloc " + t,
             TraceKind.Free => "free " + t,
             TraceKind.Event => "event " + t,
             TraceKind.Read => "read(2) " + (t.StartsWith("read ", StringComparison.Ordinal) ? t[5..] : t),
@@ -321,14 +391,14 @@ public sealed class TraceExplanation
         };
     }
 
-    private static string AllocWords(string t)
+    /// <summary>A Lock or Unlock step's lock as a developer reads it: its object named without the cache ("struct inode #13->i_mutex").</summary>
+    public static string PlainLock(TraceStep s)
     {
-        int eq = t.IndexOf(" = ", StringComparison.Ordinal);
-        return eq < 0 ? t : $"{t[..eq]} ({t[(eq + 3)..]})";
+        string l = s.Lock ?? s.Text;
+        if (s.Object is not { } o) return l;
+        string full = o.Describe + "->";
+        return l.StartsWith(full, StringComparison.Ordinal) ? o.Name + l[(full.Length - 2)..] : l;
     }
-
-    private static readonly Regex s_cache = new(@" \([a-z_]+(?: \([a-z]+\))?\)(?=->)", RegexOptions.CultureInvariant);
-    internal static string StripCache(string text) => s_cache.Replace(text, "");
 
     /// <summary>The text a developer reads: header, setup, trimmed per-thread timeline, the report.</summary>
     public string RenderText()
@@ -356,7 +426,7 @@ public sealed class TraceExplanation
         for (int r = 0; r < Rows.Count; r++)
         {
             var row = Rows[r];
-            string w = row.Task == "" ? "--- " + row.Text + " ---" : Words(row.Kind, row.Text);
+            string w = row.Task == "" ? "--- " + row.Text + " ---" : row.Words;
             if (row.Kind is TraceKind.Enter or TraceKind.Syscall) lastFn[row.Task] = row.Text;
             else if (row.Kind is TraceKind.Return) lastFn.Remove(row.Task);
             else if (row.Task != "" && row.Kind is not (TraceKind.Bug or TraceKind.Note) && lastFn.GetValueOrDefault(row.Task) != row.Function && row.Function != "(user)")
@@ -387,7 +457,7 @@ public sealed class TraceExplanation
         {
             sb.Append("locks held when the bug fired:\n");
             foreach (var (task, locks) in HeldAtBug)
-                sb.Append($"  {task}: {string.Join(", ", locks.Select(StripCache))}\n");
+                sb.Append($"  {task}: {string.Join(", ", locks)}\n");
             sb.Append('\n');
         }
         sb.Append("report:\n");

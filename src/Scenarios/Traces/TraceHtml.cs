@@ -65,7 +65,7 @@ public static class TraceHtml
         {
             sb.Append("<div class=\"legend\">held locks: ");
             foreach (var kv in lockColor)
-                sb.Append($"<span><i style=\"background:{kv.Value}\"></i>{E(TraceExplanation.StripCache(kv.Key))}</span>");
+                sb.Append($"<span><i style=\"background:{kv.Value}\"></i>{E(kv.Key)}</span>");
             sb.Append("</div>\n");
         }
 
@@ -95,7 +95,7 @@ public static class TraceHtml
             int bx = laneX[lane] + LaneW + s.Level * (BarW + 2);
             int y0 = Top + s.FromRow * RowH - 2;
             int y1 = Top + s.ToRow * RowH + RowH - 6;
-            string title = $"{s.Task} holds {TraceExplanation.StripCache(s.Lock)}" + (s.HeldAtBug ? " (still held at the bug)" : "");
+            string title = $"{s.Task} holds {s.Lock}" + (s.HeldAtBug ? " (still held at the bug)" : "");
             sb.Append($"<rect x=\"{N(bx)}\" y=\"{N(y0)}\" width=\"{N(BarW)}\" height=\"{N(Math.Max(4, y1 - y0))}\" rx=\"2\" fill=\"{lockColor[s.Lock]}\" opacity=\"0.85\"><title>{E(title)}</title></rect>\n");
         }
         // rows
@@ -110,7 +110,7 @@ public static class TraceHtml
                 continue;
             }
             int lane = IndexOf(x.Lanes, r.Task);
-            string words = TraceExplanation.Words(r.Kind, r.Text);
+            string words = r.Words;
             string shown = words.Length > 58 ? words[..57] + "\u2026" : words;
             string cls = r.IsBug ? "bugtext" : "k-" + r.Kind.ToString().ToLowerInvariant();
             string indent = r.Kind is TraceKind.Syscall or TraceKind.Return or TraceKind.Bug ? "" : "  ";
@@ -120,7 +120,7 @@ public static class TraceHtml
         if (x.HeldAtBug.Count > 0)
         {
             sb.Append("<p class=\"meta\"><b>held at bug</b>");
-            sb.Append(E(string.Join("; ", x.HeldAtBug.Select(h => $"{h.Task}: {string.Join(", ", h.Locks.Select(TraceExplanation.StripCache))}"))));
+            sb.Append(E(string.Join("; ", x.HeldAtBug.Select(h => $"{h.Task}: {string.Join(", ", h.Locks)}"))));
             sb.Append("</p>\n");
         }
         sb.Append("<h1>report</h1>\n<pre>").Append(E(x.Report.Text)).Append("</pre>\n");

@@ -1,17 +1,14 @@
 using System.Diagnostics;
 using System.Reflection;
 using InotifySim.Model.Kernel;
+using InotifySim.Scenarios.Exploration;
 using Microsoft.Coyote;
-using Microsoft.Coyote.Logging;
 using Microsoft.Coyote.Rewriting;
 using Microsoft.Coyote.Specifications;
 using Microsoft.Coyote.SystematicTesting;
 using KReport = InotifySim.Model.Kernel.Report;
 
 namespace InotifySim.Tests.Concurrency.Infrastructure;
-
-/// <summary>The Coyote exploration strategy of a run.</summary>
-public enum Strategy { Random, Prioritization, Probabilistic }
 
 /// <summary>
 /// The outcome of a <see cref="CoyoteHost"/> run: Coyote's own test report, and the first
@@ -95,33 +92,26 @@ public static class CoyoteHost
         if (RewriteProblem is { } p) throw new InvalidOperationException(p);
     }
 
-    public static Configuration Config(uint iterations, uint seed, Strategy strategy, uint maxSteps = 20_000)
-    {
-        var c = Configuration.Create()
-            .WithTestingIterations(iterations)
+    /// <summary>
+    /// The harness's one Coyote configuration (<see cref="Explorer.MakeConfiguration"/>: random strategy, telemetry and
+    /// logging off, potential deadlocks reported) with what differs for the primitive tests: the test's seed, and a step
+    /// bound. These tests run without the harness-owned scheduler, so Coyote's own scheduler decides every point and
+    /// its step bound is the only one (the harness cuts its schedules itself and sets Coyote's out of the way).
+    /// </summary>
+    public static Configuration Config(uint iterations, uint seed, uint maxSteps = 20_000) =>
+        Explorer.MakeConfiguration((int)iterations)
             .WithRandomGeneratorSeed(seed)
-            .WithMaxSchedulingSteps(maxSteps)
-            .WithTelemetryEnabled(false)
-            .WithVerbosityEnabled(VerbosityLevel.None)
-            .WithConsoleLoggingEnabled(false);
-        return strategy switch
-        {
-            Strategy.Random => c.WithRandomStrategy(),
-            Strategy.Prioritization => c.WithPrioritizationStrategy(),
-            Strategy.Probabilistic => c.WithProbabilisticStrategy(),
-            _ => throw new ArgumentOutOfRangeException(nameof(strategy)),
-        };
-    }
+            .WithMaxSchedulingSteps(maxSteps);
 
     /// <summary>
     /// Runs <paramref name="body"/> for up to <paramref name="iterations"/> controlled iterations
     /// (fewer if a bug is found: the engine stops at the first failing iteration).
     /// </summary>
     public static CoyoteResult Run(Action<Kernel> body, uint iterations = 200, uint seed = 42,
-        Strategy strategy = Strategy.Random, bool faultInjection = false,
-        Func<Configuration, Configuration>? configure = null)
+        bool faultInjection = false, Func<Configuration, Configuration>? configure = null)
     {
         EnsureRewritten();
+        Explorer.EnsureThreadPool();
         Environment.SetEnvironmentVariable("COYOTE_CLI_TELEMETRY_OPTOUT", "1");
         KReport? current = null;
         int entered = 0;
@@ -139,7 +129,7 @@ public static class CoyoteHost
         }
 
         var sw = Stopwatch.StartNew();
-        using var engine = TestingEngine.Create((configure ?? (c => c))(Config(iterations, seed, strategy)), Test);
+        using var engine = TestingEngine.Create((configure ?? (c => c))(Config(iterations, seed)), Test);
         engine.Run();
         sw.Stop();
         var report = engine.TestReport;
