@@ -1,11 +1,23 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using InotifySim.Handoff;
 using InotifySim.Model;
 using InotifySim.Model.Kernel;
 using Microsoft.Coyote;
+using Microsoft.Coyote.Runtime;
 using Microsoft.Coyote.Specifications;
 using Microsoft.Coyote.SystematicTesting;
 
 namespace InotifySim.Scenarios.Exploration;
+
+/// <summary>How the turn passes from one simulated thread to the next (the decisions are the same either way).</summary>
+public enum HandoffMode
+{
+    /// <summary>Harness-owned OS threads, reused across schedules, and a semaphore handoff Coyote does not see (the default: docs/bench/harness-scheduler.md).</summary>
+    Direct,
+    /// <summary>Every simulated thread a Coyote operation, every switch a Coyote operation handoff (Operation.PauseUntil).</summary>
+    Coyote,
+}
 
 /// <summary>What to explore: a scenario on a fix set, with a strategy, a budget and a seed.</summary>
 public sealed class HuntOptions
@@ -36,6 +48,8 @@ public sealed class HuntOptions
     public Func<bool>? ShouldStop { get; init; }
     /// <summary>Accumulates what the explored schedules reached (null: not collected).</summary>
     public Coverage? Coverage { get; init; }
+    /// <summary>How a switch hands the turn over (<see cref="HandoffMode"/>; default <see cref="Explorer.DefaultHandoff"/>).</summary>
+    public HandoffMode Handoff { get; init; } = Explorer.DefaultHandoff;
 }
 
 /// <summary>The outcome of a hunt, a verify run or a replay.</summary>
@@ -100,7 +114,19 @@ public static class Explorer
         public bool Stop;
         public BoundedEnumerator? Enumerator;
         public ReplayPolicy? Replay;
+        /// <summary>The harness-owned threads of the direct handoff, reused by every schedule of this run.</summary>
+        public SimThreadPool? Pool;
+
+        /// <summary>Ends the pool's threads (the bench, which drives <see cref="Iteration"/> itself, calls it by reflection).</summary>
+        public void Dispose()
+        {
+            Pool?.Dispose();
+            Pool = null;
+        }
     }
+
+    /// <summary>The handoff every run uses unless its options say otherwise.</summary>
+    public const HandoffMode DefaultHandoff = HandoffMode.Direct;
 
     /// <summary>The Coyote configuration of every run of the harness (the one Coyote host: CLI, tests and bench use it).</summary>
     public static Configuration MakeConfiguration(int iterations) =>
@@ -177,7 +203,14 @@ public static class Explorer
             o.Progress?.Invoke(st.Iteration);
             if (st.Stop || (o.ShouldStop?.Invoke() ?? false) || (st.Enumerator?.Exhausted ?? false)) engine.Stop();
         });
-        engine.Run();
+        try
+        {
+            engine.Run();
+        }
+        finally
+        {
+            st.Dispose();
+        }
         sw.Stop();
         st.Replay?.Finish();
         var report = engine.TestReport;
@@ -239,7 +272,9 @@ public static class Explorer
         var m = new Machine(opts);
         st.Machine = m;
         m.K.OnBug = r => st.Report = r;
-        var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps));
+        bool direct = o.Handoff == HandoffMode.Direct;
+        var pool = direct ? st.Pool ??= new SimThreadPool("inotify-sim") : null;
+        var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps), pool);
         st.Sched = sched;
         st.RunCov = o.Coverage != null ? new RunCoverage() : null;
         sched.Coverage = st.RunCov;
@@ -256,10 +291,14 @@ public static class Explorer
             for (int i = 0; i < tasks.Length; i++)
             {
                 var (task, body) = sim.Threads[i];
-                tasks[i] = m.K.Spawn(task, () => Guard(body));
+                tasks[i] = m.K.Spawn(task, direct ? body : () => Guard(body));
             }
-            sched.Begin();
-            foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
+            if (pool != null) RunDirect(st, pool, sched, tasks.Length);
+            else
+            {
+                sched.Begin();
+                foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
+            }
             m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
             m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail
             if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
@@ -277,6 +316,38 @@ public static class Explorer
         {
             Specification.Assert(false, kb.Report.Summary);
         }
+    }
+
+    /// <summary>
+    /// Direct handoff: the first turn, then the main operation waits until the last simulated thread finished
+    /// and rethrows what a thread raised (a KernelBugException ends the schedule as a bug, as it would in a
+    /// Coyote operation). Waiting, it passes a Coyote scheduling point once a second: Coyote's hang monitor
+    /// reports a "potential deadlock" when no step happened for its deadlock timeout (5 s), and the
+    /// simulated threads make no Coyote steps.
+    /// </summary>
+    private static void RunDirect(State st, SimThreadPool pool, Scheduler sched, int threads)
+    {
+        bool clean = false;
+        try
+        {
+            sched.Begin();
+            if (threads > 0)
+            {
+                while (!pool.WaitFinished(1000)) SchedulingPoint.Interleave();
+            }
+            clean = true;
+        }
+        finally
+        {
+            // the schedule was abandoned with threads parked or running (a harness fault, Coyote cancelling the
+            // iteration): never reuse those threads
+            if (!clean)
+            {
+                pool.Dispose();
+                st.Pool = null;
+            }
+        }
+        if (sched.Failure is { } f) ExceptionDispatchInfo.Throw(f);
     }
 
     private static void Guard(Action body)
