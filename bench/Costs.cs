@@ -17,6 +17,9 @@ public sealed class CostResults
     public required List<CostRow> ScenariosCoyote { get; init; }
     /// <summary>The machine while the costs were measured.</summary>
     public required MachineLoad Load { get; init; }
+    /// <summary>The switch micro-test: µs per switch (direct, Coyote handoff), from the fastest of its repetitions.</summary>
+    public required (double direct, double coyote) PerSwitch { get; init; }
+    public required List<CostRow> PingPong { get; init; }
     public required List<ModelCost> Model { get; init; }
     public required (int depth, double nanos, double bytes)[] Site { get; init; }
     public double MeanScenarioRatio => Scenarios.Average(s => s.Ratio);
@@ -64,6 +67,8 @@ public sealed record MachineLoad(int Cpus, int MachineCpus, string Affinity, dou
 public static class Costs
 {
     private const uint Seed = 7;
+    private const int PingPongPoints = 100;
+    private const int PingPongRepeats = 5;
 
     public static CostResults Measure(Options opt, Action<string> log)
     {
@@ -101,6 +106,10 @@ public static class Costs
                 Add(Runner.Scenario(sc, Fix.All, n, Seed, handoff: HandoffMode.Coyote));
                 Add(Runner.Empty(n / 3, Seed)); // re-measure the denominator between scenarios
             }
+            // the switch micro-test, each variant several times back to back (its minimum is the least disturbed)
+            foreach (var mode in new[] { HandoffMode.Direct, HandoffMode.Coyote })
+                foreach (bool alt in new[] { false, true })
+                    for (int rep = 0; rep < PingPongRepeats; rep++) Add(Runner.PingPong(n, PingPongPoints, alt, mode));
             // paired: what Coyote's execution-trace analysis (on by default in 1.7.11) would cost
             Add(Runner.Scenario(ScenarioCatalog.Find("rm-vs-death")!, Fix.All, n, Seed, traceAnalysis: true));
             log($"  round {r + 1}/{opt.CostRounds} done");
@@ -126,6 +135,19 @@ public static class Costs
             double busySeconds = (double)(b.busy - a.busy) / (b.total - a.total) * machineCpuSeconds;
             other = Math.Max(0, busySeconds - ownCpu) / wall.Elapsed.TotalSeconds;
         }
+        CostRow MinRow(string name)
+        {
+            var l = samples[name];
+            var best = l.MinBy(s => s.PerIterMicros)!;
+            return new CostRow(name, best.PerIterMicros, best.PerIterMicros / emptyMicros, best.CoyoteStepsPerIter, best.ModelPointsPerIter, best.Iterations, best.BugText, best.CpuSeconds / best.Seconds, best.SwitchesPerIter);
+        }
+        var pp = samples.Keys.Where(k => k.StartsWith("2 threads x", StringComparison.Ordinal)).Select(MinRow).ToList();
+        double PerSwitch(string mode)
+        {
+            var on = pp.Single(r => r.Name.Contains("every point") && r.Name.Contains(mode));
+            var off = pp.Single(r => r.Name.Contains("no switch") && r.Name.Contains(mode));
+            return (on.MicrosPerIter - off.MicrosPerIter) / Math.Max(1, on.Switches - off.Switches);
+        }
         var load = new MachineLoad(Environment.ProcessorCount, MachineCpus(), MachineLoad.AffinityList(), other, load0, MachineLoad.LoadAvg());
         var res = new CostResults
         {
@@ -135,10 +157,14 @@ public static class Costs
             Scenarios = ScenarioCatalog.All.Select(sc => Row(sc.Name)).ToList(),
             ScenariosCoyote = ScenarioCatalog.All.Select(sc => Row(sc.Name + Runner.CoyoteHandoffSuffix)).ToList(),
             Load = load,
+            PingPong = pp,
+            PerSwitch = (PerSwitch("direct"), PerSwitch("coyote")),
             Model = new List<ModelCost>(),
             Site = new[] { 2, 4, 8 }.Select(d => { var (ns, b) = Profile.SiteCost(d); return (d, ns, b); }).ToArray(),
         };
         log($"  empty {res.Empty.MicrosPerIter:F0} us/it, mutex micro-test {res.Mutex.Ratio:F1}x, scenarios mean {res.MeanScenarioRatio:F1}x (Coyote handoff {res.MeanScenarioRatioCoyote:F1}x)");
+        foreach (var r in pp) log($"  {r.Name,-60} {r.MicrosPerIter,8:F0} us/it  switches {r.Switches,5:F0}  Coyote steps {r.CoyoteSteps,5:F0}");
+        log($"  per switch (micro-test): direct {res.PerSwitch.direct:F1} us, Coyote handoff {res.PerSwitch.coyote:F1} us");
         log($"  machine: {load.Cpus} of {load.MachineCpus} CPUs (affinity {load.Affinity}), other load {load.OtherLoadCores:F2} cores, loadavg {load.LoadAvgStart} -> {load.LoadAvgEnd}");
         var ta = Row("rm-vs-death (Coyote trace analysis on)");
         log($"  rm-vs-death with Coyote's trace analysis on: {ta.MicrosPerIter:F0} us/it ({ta.Ratio:F1}x; off: {res.Scenarios.First(r => r.Name == "rm-vs-death").Ratio:F1}x)");

@@ -39,7 +39,7 @@ if (opt is null)
 {
     Console.Error.WriteLine("""
         usage: inotify-bench [--quick] [--out DIR] [--threads N] [--seeds N] [--cap N] [--dfs-cap N]
-                             [--costs-only | --hunts-only] [--defect FIX[@SCENARIO]] [--strategy LABEL] [--budget MIN]
+                             [--costs-only | --hunts-only] [--cost-iterations N] [--cost-rounds N] [--defect FIX[@SCENARIO]] [--strategy LABEL] [--budget MIN]
           default (full): cost of every scenario on `fixed` vs an empty Coyote test, then iterations-to-bug
           for each known rfc defect x strategy over 20 seeds (cap 3000, dfs 1000); writes DIR/results.md and
           DIR/iterations-to-bug.svg (DIR defaults to docs/bench of the repository).
@@ -144,6 +144,7 @@ public sealed class Options
                     case "--dfs-cap": o.DfsCap = int.Parse(Next()); break;
                     case "--give-up": o.GiveUpAfter = int.Parse(Next()); break;
                     case "--cost-iterations": o.CostIterations = int.Parse(Next()); break;
+                    case "--cost-rounds": o.CostRounds = int.Parse(Next()); break;
                     case "--costs-only": o.CostsOnly = true; break;
                     case "--hunts-only": o.HuntsOnly = true; break;
                     case "--defect": o.DefectFilter = Next().Replace(" ", ""); break;

@@ -89,19 +89,29 @@ public sealed class ResultsWriter
                       "and with the **Coyote** handoff (every simulated thread a Coyote operation, every switch `Operation.PauseUntil`). " +
                       "Switches = the harness scheduler's context switches per schedule (preemptions + switches at blocking and exit); Coyote steps = TestReport's explored steps per iteration; model points = `Kernel.Point()` calls per iteration.");
         sb.AppendLine();
-        sb.AppendLine("| test | threads | direct µs/it | direct ratio | Coyote-handoff µs/it | Coyote-handoff ratio | switches/it | Coyote steps/it (direct / Coyote) | model points/it |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| test | threads | direct µs/it | direct ratio | Coyote-handoff µs/it | Coyote-handoff ratio | CPU µs/it direct / Coyote | switches/it | Coyote steps/it (direct / Coyote) | model points/it |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in new[] { c.Empty, c.KernelOnly, c.Mutex })
-            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null ? " **(bug!)**" : "")} | | {r.MicrosPerIter:F0} | {r.Ratio:F1}x | | | | {r.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null ? " **(bug!)**" : "")} | | {r.MicrosPerIter:F0} | {r.Ratio:F1}x | | | {r.MicrosPerIter * r.CpuShare:F0} | | {r.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
         foreach (var (r, o) in c.Scenarios.Zip(c.ScenariosCoyote))
-            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null || o.Bug != null ? " **(bug!)**" : "")} | {r.Threads} | {r.MicrosPerIter:F0} | **{r.Ratio:F1}x** | {o.MicrosPerIter:F0} | {o.Ratio:F1}x | {r.Switches:F1} | {r.CoyoteSteps:F0} / {o.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null || o.Bug != null ? " **(bug!)**" : "")} | {r.Threads} | {r.MicrosPerIter:F0} | **{r.Ratio:F1}x** | {o.MicrosPerIter:F0} | {o.Ratio:F1}x | {r.MicrosPerIter * r.CpuShare:F0} / {o.MicrosPerIter * o.CpuShare:F0} | {r.Switches:F1} | {r.CoyoteSteps:F0} / {o.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+        double cpuEmpty = c.Empty.MicrosPerIter * c.Empty.CpuShare;
+        sb.AppendLine();
+        sb.AppendLine(string.Create(Inv, $"By CPU time instead of wall time (this process's CPU time per iteration, less disturbed by other load): empty {cpuEmpty:F0} µs; scenario mean ratio direct {c.Scenarios.Average(r => r.MicrosPerIter * r.CpuShare) / cpuEmpty:F1}x, Coyote handoff {c.ScenariosCoyote.Average(r => r.MicrosPerIter * r.CpuShare) / cpuEmpty:F1}x."));
         sb.AppendLine();
         var two = c.Scenarios.Where(r => r.Threads == 2).ToList();
         var twoOld = c.ScenariosCoyote.Where(r => r.Threads == 2).ToList();
         double perSwitch = SlopePerSwitch(c, c.Scenarios), perSwitchOld = SlopePerSwitch(c, c.ScenariosCoyote);
         sb.AppendLine(string.Create(Inv, $"Scenario mean ratio: direct **{c.MeanScenarioRatio:F1}x** (geometric mean {c.GeoMeanScenarioRatio:F1}x), Coyote handoff {c.MeanScenarioRatioCoyote:F1}x; the 3x30 mutex micro-test (Coyote's own scheduler) is {c.Mutex.Ratio:F1}x."));
         sb.AppendLine(string.Create(Inv, $"Two-thread scenarios at most 3x the empty iteration: direct {two.Count(r => r.Ratio <= 3)} of {two.Count} (worst {(two.Count > 0 ? two.Max(r => r.Ratio) : 0):F1}x), Coyote handoff {twoOld.Count(r => r.Ratio <= 3)} of {twoOld.Count} (worst {(twoOld.Count > 0 ? twoOld.Max(r => r.Ratio) : 0):F1}x)."));
-        sb.AppendLine(string.Create(Inv, $"**Per-switch cost on this machine** ({L.Cpus} CPU{(L.Cpus == 1 ? "" : "s")}): direct **{perSwitch:F1} µs**, Coyote handoff **{perSwitchOld:F1} µs** (least-squares fit through the origin over the scenarios of µs/it − empty − model-only against switches/it)."));
+        sb.AppendLine(string.Create(Inv, $"**Per-switch cost on this machine** ({L.Cpus} CPU{(L.Cpus == 1 ? "" : "s")}): switch micro-test direct **{c.PerSwitch.direct:F1} µs**, Coyote handoff **{c.PerSwitch.coyote:F1} µs**; " +
+                      $"least-squares fit over the scenarios (µs/it − empty − model-only against switches/it, through the origin) direct {perSwitch:F1} µs, Coyote handoff {perSwitchOld:F1} µs."));
+        sb.AppendLine();
+        sb.AppendLine("Switch micro-test: 2 simulated threads x 100 scheduling points under the harness scheduler, switching at every point or never (fastest of 5 back-to-back runs each); per switch = the difference / the switches.");
+        sb.AppendLine();
+        sb.AppendLine("| micro-test | µs/it | switches/it | Coyote steps/it |");
+        sb.AppendLine("|---|---:|---:|---:|");
+        foreach (var r in c.PingPong) sb.AppendLine(string.Create(Inv, $"| {r.Name} | {r.MicrosPerIter:F0} | {r.Switches:F0} | {r.CoyoteSteps:F0} |"));
         sb.AppendLine();
         sb.AppendLine("### Where the time goes");
         sb.AppendLine();

@@ -97,6 +97,50 @@ public static class Runner
         }, () => last?.Steps ?? 0);
     }
 
+    /// <summary>A schedule policy for the switch micro-test: always switch away at a scheduling point (alternate), or never.</summary>
+    private sealed class PingPongPolicy(bool alternate) : ISchedulePolicy
+    {
+        public int Pick(DecisionKind kind, ulong options, int current, int index, long points, string site)
+        {
+            bool has(int i) => i >= 0 && (options & (1UL << i)) != 0;
+            if (alternate && kind == DecisionKind.Point)
+            {
+                for (int i = 0; i < 64; i++)
+                    if (i != current && has(i)) return i;
+            }
+            if (has(current)) return current;
+            return System.Numerics.BitOperations.TrailingZeroCount(options);
+        }
+    }
+
+    /// <summary>
+    /// The switch micro-test: 2 simulated threads x <paramref name="points"/> scheduling points under the harness
+    /// scheduler, switching at every point (alternate) or never; the difference per switch is the handoff's cost.
+    /// </summary>
+    public static CostSample PingPong(uint iterations, int points, bool alternate, HandoffMode handoff)
+    {
+        using var pool = handoff == HandoffMode.Direct ? new InotifySim.Handoff.SimThreadPool("bench") : null;
+        Scheduler? last = null;
+        return RunEngine($"2 threads x {points} points, {(alternate ? "switch at every point" : "no switch")}, {handoff.ToString().ToLowerInvariant()} handoff",
+            BaseConfig(iterations, 0), () =>
+            {
+                var k = new Kernel(SchedMode.Controlled);
+                var sched = new Scheduler(k, new PingPongPolicy(alternate), int.MaxValue, pool);
+                k.Sched = sched;
+                last = sched;
+                var ts = new Task[2];
+                for (int i = 0; i < 2; i++)
+                    ts[i] = k.Spawn(k.NewTask("pp" + i, 0), () => { for (int j = 0; j < points; j++) k.Point(); });
+                sched.Begin();
+                if (pool != null)
+                {
+                    while (!pool.WaitFinished(1000)) { }
+                    if (sched.Failure is { } f) throw f;
+                }
+                else foreach (var t in ts) t.Wait();
+            }, () => last?.Points ?? 0, () => last?.Switches ?? 0);
+    }
+
     /// <summary>The name suffix of a scenario measured with the Coyote operation handoff.</summary>
     public const string CoyoteHandoffSuffix = " (Coyote handoff)";
 
