@@ -68,6 +68,35 @@ public sealed class SimThreadPool : IDisposable
         }
     }
 
+    private Slot? _driver;
+    private readonly SemaphoreSlim _driven = new(0);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> (which must not throw) on the pool's driver thread: the whole schedule
+    /// (setup, the simulated threads, end checks, teardown) then runs off Coyote's controlled operation, which
+    /// only waits in <see cref="WaitDriven"/>.
+    /// </summary>
+    public void Drive(Action body)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var s = _driver ??= new Slot();
+        if (s.Thread is null)
+        {
+            s.Thread = new Thread(() => Loop(s)) { IsBackground = true, Name = $"{_name}/driver" };
+            s.Thread.UnsafeStart();
+            ThreadsCreated++;
+        }
+        s.Body = () =>
+        {
+            try { body(); }
+            finally { _driven.Release(); }
+        };
+        s.Job.Release();
+    }
+
+    /// <summary>Waits for the body given to <see cref="Drive"/>; false when the timeout passed first.</summary>
+    public bool WaitDriven(int millisecondsTimeout) => _driven.Wait(millisecondsTimeout);
+
     /// <summary>Gives the turn to slot <paramref name="index"/>'s thread.</summary>
     public void Resume(int index) => _slots[index].Turn.Release();
 
@@ -86,5 +115,6 @@ public sealed class SimThreadPool : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var s in _slots) s.Job.Release();
+        _driver?.Job.Release();
     }
 }

@@ -261,52 +261,52 @@ public static class Explorer
         }
         st.Iteration++;
         st.Report = null;
-        var opts = new MachineOptions
+        if (o.Handoff == HandoffMode.Direct)
         {
-            Fixes = o.Fixes,
-            Mode = SchedMode.Controlled,
-            FaultInjection = false,
-            Tracing = o.Tracing,
-        };
-        o.Scenario.Configure(opts);
-        var m = new Machine(opts);
-        st.Machine = m;
-        m.K.OnBug = r => st.Report = r;
-        bool direct = o.Handoff == HandoffMode.Direct;
-        var pool = direct ? st.Pool ??= new SimThreadPool("inotify-sim") : null;
-        var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps), pool);
-        st.Sched = sched;
-        st.RunCov = o.Coverage != null ? new RunCoverage() : null;
-        sched.Coverage = st.RunCov;
-        m.K.Sched = sched;
+            // the whole schedule runs on the pool's driver thread, off Coyote's controlled operation: rewritten
+            // code on a controlled operation pays Coyote's call-site registration at every method entry
+            var pool = st.Pool ??= new SimThreadPool("inotify-sim");
+            Exception? failure = null;
+            pool.Drive(() =>
+            {
+                try { Schedule(o, st, policy, pool); }
+                catch (Exception e) { failure = e; }
+            });
+            bool clean = false;
+            try
+            {
+                // a Coyote scheduling point once a second: Coyote's hang monitor reports a "potential deadlock"
+                // when no step happened for its deadlock timeout (5 s), and the schedule makes no Coyote steps
+                while (!pool.WaitDriven(1000)) SchedulingPoint.Interleave();
+                clean = true;
+            }
+            finally
+            {
+                // abandoned with threads parked or running (Coyote cancelled the iteration): never reuse them
+                if (!clean)
+                {
+                    pool.Dispose();
+                    st.Pool = null;
+                }
+            }
+            switch (failure)
+            {
+                case null:
+                    return;
+                case KernelBugException e:
+                    Specification.Assert(false, e.Report.Summary);
+                    return;
+                case AggregateException { InnerException: KernelBugException kb }:
+                    Specification.Assert(false, kb.Report.Summary);
+                    return;
+                default:
+                    ExceptionDispatchInfo.Throw(failure);
+                    return;
+            }
+        }
         try
         {
-            var sim = new Sim(m);
-            m.K.Quiet = true; // the setup runs alone: no scheduling decisions
-            o.Scenario.Build(sim);
-            m.K.Quiet = false;
-            m.K.FaultInjection = o.FaultInjection && o.Scenario.ToleratesFaultInjection;
-            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
-            var tasks = new Task[sim.Threads.Count];
-            for (int i = 0; i < tasks.Length; i++)
-            {
-                var (task, body) = sim.Threads[i];
-                tasks[i] = m.K.Spawn(task, direct ? body : () => Guard(body));
-            }
-            if (pool != null) RunDirect(st, pool, sched, tasks.Length);
-            else
-            {
-                sched.Begin();
-                foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
-            }
-            m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
-            m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail
-            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
-            if (sim.Threads.Count > 0)
-            {
-                foreach (var check in sim.FinalChecks) m.As(sim.Threads[0].task, check);
-            }
-            m.Teardown();
+            Schedule(o, st, policy, null);
         }
         catch (KernelBugException e)
         {
@@ -318,36 +318,56 @@ public static class Explorer
         }
     }
 
-    /// <summary>
-    /// Direct handoff: the first turn, then the main operation waits until the last simulated thread finished
-    /// and rethrows what a thread raised (a KernelBugException ends the schedule as a bug, as it would in a
-    /// Coyote operation). Waiting, it passes a Coyote scheduling point once a second: Coyote's hang monitor
-    /// reports a "potential deadlock" when no step happened for its deadlock timeout (5 s), and the
-    /// simulated threads make no Coyote steps.
-    /// </summary>
-    private static void RunDirect(State st, SimThreadPool pool, Scheduler sched, int threads)
+    /// <summary>One schedule: machine, setup, the simulated threads, end checks, teardown (a bug is thrown).</summary>
+    private static void Schedule(HuntOptions o, State st, ISchedulePolicy policy, SimThreadPool? pool)
     {
-        bool clean = false;
-        try
+        var opts = new MachineOptions
         {
-            sched.Begin();
-            if (threads > 0)
-            {
-                while (!pool.WaitFinished(1000)) SchedulingPoint.Interleave();
-            }
-            clean = true;
-        }
-        finally
+            Fixes = o.Fixes,
+            Mode = SchedMode.Controlled,
+            FaultInjection = false,
+            Tracing = o.Tracing,
+        };
+        o.Scenario.Configure(opts);
+        var m = new Machine(opts);
+        st.Machine = m;
+        m.K.OnBug = r => st.Report = r;
+        var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps), pool);
+        st.Sched = sched;
+        st.RunCov = o.Coverage != null ? new RunCoverage() : null;
+        sched.Coverage = st.RunCov;
+        m.K.Sched = sched;
+        var sim = new Sim(m);
+        m.K.Quiet = true; // the setup runs alone: no scheduling decisions
+        o.Scenario.Build(sim);
+        m.K.Quiet = false;
+        m.K.FaultInjection = o.FaultInjection && o.Scenario.ToleratesFaultInjection;
+        if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
+        var tasks = new Task[sim.Threads.Count];
+        for (int i = 0; i < tasks.Length; i++)
         {
-            // the schedule was abandoned with threads parked or running (a harness fault, Coyote cancelling the
-            // iteration): never reuse those threads
-            if (!clean)
-            {
-                pool.Dispose();
-                st.Pool = null;
-            }
+            var (task, body) = sim.Threads[i];
+            tasks[i] = m.K.Spawn(task, pool != null ? body : () => Guard(body));
         }
-        if (sched.Failure is { } f) ExceptionDispatchInfo.Throw(f);
+        sched.Begin();
+        if (pool != null)
+        {
+            // the driver thread waits for the last simulated thread, then rethrows what a thread raised
+            if (tasks.Length > 0) pool.WaitFinished(Timeout.Infinite);
+            if (sched.Failure is { } f) ExceptionDispatchInfo.Throw(f);
+        }
+        else
+        {
+            foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
+        }
+        m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
+        m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail
+        if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
+        if (sim.Threads.Count > 0)
+        {
+            foreach (var check in sim.FinalChecks) m.As(sim.Threads[0].task, check);
+        }
+        m.Teardown();
     }
 
     private static void Guard(Action body)
