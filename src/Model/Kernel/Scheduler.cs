@@ -57,11 +57,11 @@ public interface ISchedulePolicy
 /// <list type="bullet">
 /// <item><b>direct</b> (a <see cref="SimThreadPool"/> is given): the simulated threads run on the pool's
 /// harness-owned OS threads, reused from schedule to schedule, which Coyote does not control; a switch is
-/// one semaphore release and one wait in the pool's assembly, which Coyote does not rewrite. The Coyote
-/// iteration is the main operation alone: it starts the threads, waits for the last one, then runs the end
-/// checks. A simulated thread's exception (a <see cref="KernelBugException"/>, or a harness fault) is kept
+/// one semaphore release and one wait in the pool's assembly, which Coyote does not rewrite. The thread that
+/// starts them (the explorer runs the whole schedule on the pool's driver thread) waits for the last one, then
+/// runs the end checks. A simulated thread's exception (a <see cref="KernelBugException"/>, or a harness fault) is kept
 /// in <see cref="Failure"/>, the other threads are unwound one at a time (each wakes to a
-/// <see cref="SimThreadAbortException"/>), and the main operation rethrows it, so the iteration ends
+/// <see cref="SimThreadAbortException"/>), and the starting thread rethrows it, so the iteration ends
 /// exactly as when the thread was a Coyote operation.</item>
 /// <item><b>coyote</b> (no pool): every simulated thread is a Coyote operation, and a switch is
 /// <see cref="Operation.PauseUntil"/> on the turn (a Coyote operation handoff).</item>
