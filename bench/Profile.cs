@@ -15,7 +15,7 @@ public static class Profile
     private static readonly FieldInfo s_checks = typeof(Sim).GetField("FinalChecks", BindingFlags.NonPublic | BindingFlags.Instance)!;
 
     /// <summary>One sequential iteration; returns the machine. runThreads=false: setup and teardown only.</summary>
-    private static Machine Once(Scenario sc, bool runThreads)
+    internal static Machine Once(Scenario sc, bool runThreads)
     {
         var opts = new MachineOptions { Fixes = Fix.All, Mode = SchedMode.Sequential };
         sc.Configure(opts);

@@ -25,6 +25,28 @@ if (args.Length > 0 && args[0] == "--idle-check")
     Console.WriteLine($"model-only after Coyote: {Profile.Measure(sc0, 500).FullMicros:F0} us, site {Profile.SiteCost(2).nanos:F0} ns");
     return 0;
 }
+if (args.Length > 0 && args[0] == "--model-cpu")
+{
+    // the model's own work (sequential, no Coyote), by this process's CPU time: what memory-location rewriting costs
+    // the model shows here less disturbed by other load than wall time. Fastest of 5 rounds per scenario.
+    int its = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 300;
+    double sumBest = 0;
+    foreach (var sc in ScenarioCatalog.All)
+    {
+        for (int i = 0; i < 200; i++) Profile.Once(sc, true);
+        double best = double.MaxValue;
+        for (int r = 0; r < 5; r++)
+        {
+            var c0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+            for (int i = 0; i < its; i++) Profile.Once(sc, true);
+            best = Math.Min(best, (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - c0).TotalMicroseconds / its);
+        }
+        sumBest += best;
+        Console.WriteLine($"{sc.Name,-26} {best,8:F0} us CPU per sequential iteration");
+    }
+    Console.WriteLine($"mean {sumBest / ScenarioCatalog.All.Count:F0} us CPU per sequential iteration");
+    return 0;
+}
 if (args.Length > 0 && args[0] == "--registry")
 {
     var o0 = Console.Out;
@@ -39,7 +61,7 @@ if (opt is null)
 {
     Console.Error.WriteLine("""
         usage: inotify-bench [--quick] [--out DIR] [--threads N] [--seeds N] [--cap N] [--dfs-cap N]
-                             [--costs-only | --hunts-only] [--defect FIX[@SCENARIO]] [--strategy LABEL] [--budget MIN]
+                             [--costs-only | --hunts-only] [--cost-iterations N] [--cost-rounds N] [--defect FIX[@SCENARIO]] [--strategy LABEL] [--budget MIN]
           default (full): cost of every scenario on `fixed` vs an empty Coyote test, then iterations-to-bug
           for each known rfc defect x strategy over 20 seeds (cap 3000, dfs 1000); writes DIR/results.md and
           DIR/iterations-to-bug.svg (DIR defaults to docs/bench of the repository).
@@ -144,6 +166,7 @@ public sealed class Options
                     case "--dfs-cap": o.DfsCap = int.Parse(Next()); break;
                     case "--give-up": o.GiveUpAfter = int.Parse(Next()); break;
                     case "--cost-iterations": o.CostIterations = int.Parse(Next()); break;
+                    case "--cost-rounds": o.CostRounds = int.Parse(Next()); break;
                     case "--costs-only": o.CostsOnly = true; break;
                     case "--hunts-only": o.HuntsOnly = true; break;
                     case "--defect": o.DefectFilter = Next().Replace(" ", ""); break;

@@ -78,49 +78,76 @@ public sealed class ResultsWriter
 
     private void WriteCosts(StringBuilder sb, CostResults c)
     {
-        sb.AppendLine("## 1. Iteration cost (`fixed` variant, random strategy)");
+        var L = c.Load;
+        sb.AppendLine("## 1. Iteration cost (`fixed` variant, default strategy)");
+        sb.AppendLine();
+        sb.AppendLine(string.Create(Inv, $"Machine during the measurement: **{L.Cpus} of {L.MachineCpus} CPUs** usable (affinity {L.Affinity}); other processes' load {(double.IsNaN(L.OtherLoadCores) ? "unknown" : L.OtherLoadCores.ToString("F2", Inv) + " cores")} " +
+                      $"(the machine's busy CPU time minus this process's, per second); load average {L.LoadAvgStart} at the start, {L.LoadAvgEnd} at the end."));
         sb.AppendLine();
         sb.AppendLine($"{_o.CostIterations} iterations per test and round, {_o.CostRounds} round(s), median over rounds; the empty test is re-measured between scenarios, ratio = time per iteration / empty test's. " +
-                      "Coyote steps = TestReport's explored steps per iteration (scheduling decisions and controlled choices); model points = `Kernel.Point()` calls per iteration.");
+                      "Each scenario is measured twice, back to back: with the **direct** handoff (the default: simulated threads on harness-owned OS threads reused across schedules, a switch is a semaphore handoff Coyote does not see) " +
+                      "and with the **Coyote** handoff (every simulated thread a Coyote operation, every switch `Operation.PauseUntil`). " +
+                      "Switches = the harness scheduler's context switches per schedule (preemptions + switches at blocking and exit); Coyote steps = TestReport's explored steps per iteration; model points = `Kernel.Point()` calls per iteration.");
         sb.AppendLine();
-        sb.AppendLine("| test | µs/iteration | iterations/s | ratio to empty | Coyote steps/it | model points/it |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var r in new[] { c.Empty, c.KernelOnly, c.Mutex }.Concat(c.Scenarios))
-            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null ? " **(bug!)**" : "")} | {r.MicrosPerIter:F0} | {1e6 / r.MicrosPerIter:F0} | {r.Ratio:F1}x | {r.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+        sb.AppendLine("| test | threads | direct µs/it | direct ratio | Coyote-handoff µs/it | Coyote-handoff ratio | CPU µs/it direct / Coyote | switches/it | Coyote steps/it (direct / Coyote) | model points/it |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in new[] { c.Empty, c.KernelOnly, c.Mutex })
+            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null ? " **(bug!)**" : "")} | | {r.MicrosPerIter:F0} | {r.Ratio:F1}x | | | {r.MicrosPerIter * r.CpuShare:F0} | | {r.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+        foreach (var (r, o) in c.Scenarios.Zip(c.ScenariosCoyote))
+            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null || o.Bug != null ? " **(bug!)**" : "")} | {r.Threads} | {r.MicrosPerIter:F0} | **{r.Ratio:F1}x** | {o.MicrosPerIter:F0} | {o.Ratio:F1}x | {r.MicrosPerIter * r.CpuShare:F0} / {o.MicrosPerIter * o.CpuShare:F0} | {r.Switches:F1} | {r.CoyoteSteps:F0} / {o.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+        double cpuEmpty = c.Empty.MicrosPerIter * c.Empty.CpuShare;
         sb.AppendLine();
-        sb.AppendLine(string.Create(Inv, $"Scenario mean ratio **{c.MeanScenarioRatio:F1}x** (geometric mean {c.GeoMeanScenarioRatio:F1}x); the 3x30 mutex micro-test is {c.Mutex.Ratio:F1}x."));
+        sb.AppendLine(string.Create(Inv, $"By CPU time instead of wall time (this process's CPU time per iteration, less disturbed by other load): empty {cpuEmpty:F0} µs; scenario mean ratio direct {c.Scenarios.Average(r => r.MicrosPerIter * r.CpuShare) / cpuEmpty:F1}x, Coyote handoff {c.ScenariosCoyote.Average(r => r.MicrosPerIter * r.CpuShare) / cpuEmpty:F1}x."));
         sb.AppendLine();
-        var worst = c.Scenarios.OrderByDescending(s => s.Ratio).First();
-        double perStep = Slope(c);
+        var two = c.Scenarios.Where(r => r.Threads == 2).ToList();
+        var twoOld = c.ScenariosCoyote.Where(r => r.Threads == 2).ToList();
+        double perSwitch = SlopePerSwitch(c, c.Scenarios), perSwitchOld = SlopePerSwitch(c, c.ScenariosCoyote);
+        sb.AppendLine(string.Create(Inv, $"Scenario mean ratio: direct **{c.MeanScenarioRatio:F1}x** (geometric mean {c.GeoMeanScenarioRatio:F1}x), Coyote handoff {c.MeanScenarioRatioCoyote:F1}x; the 3x30 mutex micro-test (Coyote's own scheduler) is {c.Mutex.Ratio:F1}x."));
+        sb.AppendLine(string.Create(Inv, $"Two-thread scenarios at most 3x the empty iteration: direct {two.Count(r => r.Ratio <= 3)} of {two.Count} (worst {(two.Count > 0 ? two.Max(r => r.Ratio) : 0):F1}x), Coyote handoff {twoOld.Count(r => r.Ratio <= 3)} of {twoOld.Count} (worst {(twoOld.Count > 0 ? twoOld.Max(r => r.Ratio) : 0):F1}x)."));
+        sb.AppendLine(string.Create(Inv, $"**Per-switch cost on this machine** ({L.Cpus} CPU{(L.Cpus == 1 ? "" : "s")}): switch micro-test direct **{c.PerSwitch.direct:F1} µs**, Coyote handoff **{c.PerSwitch.coyote:F1} µs**; " +
+                      $"least-squares fit over the scenarios (µs/it − empty − model-only against switches/it, through the origin) direct {perSwitch:F1} µs, Coyote handoff {perSwitchOld:F1} µs."));
+        sb.AppendLine();
+        sb.AppendLine("Switch micro-test: 2 simulated threads x 100 scheduling points under the harness scheduler, switching at every point or never (fastest of 5 back-to-back runs each); per switch = the difference / the switches.");
+        sb.AppendLine();
+        sb.AppendLine("| micro-test | µs/it | switches/it | Coyote steps/it |");
+        sb.AppendLine("|---|---:|---:|---:|");
+        foreach (var r in c.PingPong) sb.AppendLine(string.Create(Inv, $"| {r.Name} | {r.MicrosPerIter:F0} | {r.Switches:F0} | {r.CoyoteSteps:F0} |"));
+        sb.AppendLine();
         sb.AppendLine("### Where the time goes");
         sb.AppendLine();
         sb.AppendLine("Model-only cost: the same scenario run outside Coyote (`SchedMode.Sequential`, its threads one after the other, no scheduling), " +
                       "setup = machine + scenario setup + teardown without the threads. Allocated bytes per iteration from `GC.GetAllocatedBytesForCurrentThread`.");
         sb.AppendLine();
-        sb.AppendLine("| scenario | Coyote µs/it | model-only µs/it | of which setup+teardown µs | model share | KB allocated/it (setup) | slab allocs/it | points/it (sequential) |");
+        sb.AppendLine("| scenario | direct µs/it | model-only µs/it | of which setup+teardown µs | model share | KB allocated/it (setup) | slab allocs/it | points/it (sequential) |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (row, m) in c.Scenarios.Zip(c.Model))
             sb.AppendLine(string.Create(Inv, $"| {row.Name} | {row.MicrosPerIter:F0} | {m.FullMicros:F0} | {m.SetupMicros:F0} | {100 * m.FullMicros / row.MicrosPerIter:F0}% | {m.BytesPerIter / 1024:F0} ({m.SetupBytes / 1024:F0}) | {m.SlabAllocsPerIter:F0} | {m.PointsPerIter:F0} |"));
         sb.AppendLine();
-        sb.AppendLine(string.Create(Inv, $"Least-squares fit over the scenarios: Coyote time per iteration ≈ empty + model-only + **{perStep:F1} µs per Coyote step** (the cost of one controlled scheduling point/choice)."));
+        sb.AppendLine(string.Create(Inv, $"Fit per Coyote step instead (the earlier measure): direct {Slope(c, c.Scenarios):F1} µs, Coyote handoff {Slope(c, c.ScenariosCoyote):F1} µs per Coyote step."));
         sb.AppendLine();
         sb.AppendLine("`Kernel.SiteHere()` (one per slab allocation, kept in `Allocation.Allocated`): " +
                       string.Join(", ", c.Site.Select(s => string.Create(Inv, $"{s.nanos:F0} ns / {s.bytes:F0} B at stack depth {s.depth}"))) + ".");
         sb.AppendLine();
     }
 
-    /// <summary>Fit (coyote - empty - model) = a * steps through the origin.</summary>
-    public static double Slope(CostResults c)
+    /// <summary>Fit (time - empty - model) = a * x through the origin over the scenario rows.</summary>
+    private static double Fit(CostResults c, List<CostRow> rows, Func<CostRow, double> x)
     {
         double sxy = 0, sxx = 0;
-        foreach (var (row, m) in c.Scenarios.Zip(c.Model))
+        foreach (var (row, m) in rows.Zip(c.Model))
         {
             double y = row.MicrosPerIter - c.Empty.MicrosPerIter - m.FullMicros;
-            sxy += y * row.CoyoteSteps;
-            sxx += row.CoyoteSteps * row.CoyoteSteps;
+            sxy += y * x(row);
+            sxx += x(row) * x(row);
         }
         return sxx == 0 ? 0 : sxy / sxx;
     }
+
+    /// <summary>µs per Coyote step.</summary>
+    public static double Slope(CostResults c, List<CostRow> rows) => Fit(c, rows, r => r.CoyoteSteps);
+
+    /// <summary>µs per context switch of the harness scheduler.</summary>
+    public static double SlopePerSwitch(CostResults c, List<CostRow> rows) => Fit(c, rows, r => r.Switches);
 
     private static string CellText(Cell c)
     {

@@ -12,7 +12,7 @@ using KMutex = InotifySim.Model.Kernel.Mutex;
 namespace InotifySim.Bench;
 
 /// <summary>One cost measurement: iterations, wall time, Coyote's and the model's step counts.</summary>
-public sealed record CostSample(string Name, int Iterations, double Seconds, double CoyoteStepsPerIter, double ModelPointsPerIter, bool Bug, string? BugText, double CpuSeconds = 0)
+public sealed record CostSample(string Name, int Iterations, double Seconds, double CoyoteStepsPerIter, double ModelPointsPerIter, bool Bug, string? BugText, double CpuSeconds = 0, double SwitchesPerIter = 0, int Threads = 0)
 {
     public double PerIterMicros => Seconds * 1e6 / Math.Max(1, Iterations);
     public double IterPerSec => Iterations / Seconds;
@@ -30,6 +30,8 @@ public static class Runner
         ?? throw new InvalidOperationException("Explorer.State not found (the bench binds to Explorer's iteration body)");
     private static readonly Action<HuntOptions, object> s_iteration = BindIteration();
     private static readonly FieldInfo s_machineField = s_stateType.GetField("Machine")!;
+    private static readonly FieldInfo s_schedField = s_stateType.GetField("Sched")!;
+    private static readonly MethodInfo s_dispose = s_stateType.GetMethod("Dispose")!;
 
     private static Action<HuntOptions, object> BindIteration()
     {
@@ -43,14 +45,14 @@ public static class Runner
     /// <summary>The harness's one Coyote configuration (Explorer.MakeConfiguration): the empty test and the scenarios run alike.</summary>
     public static Configuration BaseConfig(uint iterations, uint seed) => Explorer.MakeConfiguration((int)iterations);
 
-    private static CostSample RunEngine(string name, Configuration c, Action body, Func<long>? modelPoints = null, Action? endIteration = null)
+    private static CostSample RunEngine(string name, Configuration c, Action body, Func<long>? modelPoints = null, Func<long>? switches = null)
     {
         int entered = 0;
-        long points = 0;
+        long points = 0, sw0 = 0;
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         using var engine = TestingEngine.Create(c, () => { entered++; body(); });
-        engine.RegisterEndIterationCallBack(_ => { if (modelPoints != null) points += modelPoints(); endIteration?.Invoke(); });
+        engine.RegisterEndIterationCallBack(_ => { if (modelPoints != null) points += modelPoints(); if (switches != null) sw0 += switches(); });
         engine.Run();
         sw.Stop();
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
@@ -58,7 +60,7 @@ public static class Runner
         int paths = r.NumOfExploredFairPaths + r.NumOfExploredUnfairPaths;
         double steps = (double)(r.TotalExploredFairSteps + r.TotalExploredUnfairSteps) / Math.Max(1, paths);
         return new CostSample(name, entered, sw.Elapsed.TotalSeconds, steps, (double)points / Math.Max(1, entered),
-            r.NumOfFoundBugs > 0, r.NumOfFoundBugs > 0 ? string.Join("\n", r.BugReports) : null, cpu);
+            r.NumOfFoundBugs > 0, r.NumOfFoundBugs > 0 ? string.Join("\n", r.BugReports) : null, cpu, (double)sw0 / Math.Max(1, entered));
     }
 
     /// <summary>(a) an empty Coyote test body.</summary>
@@ -95,13 +97,77 @@ public static class Runner
         }, () => last?.Steps ?? 0);
     }
 
-    /// <summary>A scenario's iterations on a fix set, through Explorer's iteration body (random strategy).</summary>
-    public static CostSample Scenario(InotifySim.Scenarios.Scenario sc, Fix fixes, uint iterations, uint seed, bool traceAnalysis = false)
+    /// <summary>A schedule policy for the switch micro-test: always switch away at a scheduling point (alternate), or never.</summary>
+    private sealed class PingPongPolicy(bool alternate) : ISchedulePolicy
     {
-        var o = new HuntOptions { Scenario = sc, Fixes = fixes, Iterations = (int)iterations, Seed = seed };
+        public int Pick(DecisionKind kind, ulong options, int current, int index, long points, string site)
+        {
+            bool has(int i) => i >= 0 && (options & (1UL << i)) != 0;
+            if (alternate && kind == DecisionKind.Point)
+            {
+                for (int i = 0; i < 64; i++)
+                    if (i != current && has(i)) return i;
+            }
+            if (has(current)) return current;
+            return System.Numerics.BitOperations.TrailingZeroCount(options);
+        }
+    }
+
+    /// <summary>
+    /// The switch micro-test: 2 simulated threads x <paramref name="points"/> scheduling points under the harness
+    /// scheduler, switching at every point (alternate) or never; the difference per switch is the handoff's cost.
+    /// </summary>
+    public static CostSample PingPong(uint iterations, int points, bool alternate, HandoffMode handoff)
+    {
+        using var pool = handoff == HandoffMode.Direct ? new InotifySim.Handoff.SimThreadPool("bench") : null;
+        Scheduler? last = null;
+        return RunEngine($"2 threads x {points} points, {(alternate ? "switch at every point" : "no switch")}, {handoff.ToString().ToLowerInvariant()} handoff",
+            BaseConfig(iterations, 0), () =>
+            {
+                var k = new Kernel(SchedMode.Controlled);
+                var sched = new Scheduler(k, new PingPongPolicy(alternate), int.MaxValue, pool);
+                k.Sched = sched;
+                last = sched;
+                var ts = new Task[2];
+                for (int i = 0; i < 2; i++)
+                    ts[i] = k.Spawn(k.NewTask("pp" + i, 0), () => { for (int j = 0; j < points; j++) k.Point(); });
+                sched.Begin();
+                if (pool != null)
+                {
+                    while (!pool.WaitFinished(1000)) { }
+                    if (sched.Failure is { } f) throw f;
+                }
+                else foreach (var t in ts) t.Wait();
+            }, () => last?.Points ?? 0, () => last?.Switches ?? 0);
+    }
+
+    /// <summary>The name suffix of a scenario measured with the Coyote operation handoff.</summary>
+    public const string CoyoteHandoffSuffix = " (Coyote handoff)";
+
+    /// <summary>A scenario's iterations on a fix set, through Explorer's iteration body (the default strategy), with either handoff.</summary>
+    public static CostSample Scenario(InotifySim.Scenarios.Scenario sc, Fix fixes, uint iterations, uint seed, bool traceAnalysis = false,
+        HandoffMode handoff = Explorer.DefaultHandoff)
+    {
+        var o = new HuntOptions { Scenario = sc, Fixes = fixes, Iterations = (int)iterations, Seed = seed, Handoff = handoff };
         var st = Activator.CreateInstance(s_stateType, nonPublic: true)!;
         var config = Explorer.MakeConfiguration(o.Iterations).WithTraceAnalysisEnabled(traceAnalysis);
-        return RunEngine(sc.Name + (traceAnalysis ? " (Coyote trace analysis on)" : ""), config, () => s_iteration(o, st),
-            () => (s_machineField.GetValue(st) as Machine)?.K.Steps ?? 0);
+        try
+        {
+            int threads = 0;
+            var sample = RunEngine(sc.Name + (traceAnalysis ? " (Coyote trace analysis on)" : "") + (handoff == HandoffMode.Coyote ? CoyoteHandoffSuffix : ""),
+                config, () => s_iteration(o, st),
+                () => (s_machineField.GetValue(st) as Machine)?.K.Steps ?? 0,
+                () =>
+                {
+                    var sched = s_schedField.GetValue(st) as Scheduler;
+                    threads = Math.Max(threads, sched?.ThreadCount ?? 0);
+                    return sched?.Switches ?? 0;
+                });
+            return sample with { Threads = threads };
+        }
+        finally
+        {
+            s_dispose.Invoke(st, null); // the direct handoff's pool threads
+        }
     }
 }

@@ -127,7 +127,9 @@ public sealed class Kernel
 
     /// <summary>
     /// Starts a simulated thread. Under Coyote (the assembly is rewritten) the Task is a
-    /// controlled operation; sequentially it runs to completion at once.
+    /// controlled operation, unless the harness-owned scheduler hands over directly (<see cref="Scheduler.Direct"/>:
+    /// the thread runs on the scheduler's pool and the returned Task is already complete); sequentially it runs to
+    /// completion at once.
     /// </summary>
     public System.Threading.Tasks.Task Spawn(TaskStruct t, Action body)
     {
@@ -135,6 +137,16 @@ public sealed class Kernel
         {
             int me = sched.Register(t);
             Kcsan?.Fork(current, t); // thread start: the child runs after its parent's past
+            if (sched.Direct)
+            {
+                // a harness-owned thread, not a Coyote operation: the main operation waits through the scheduler
+                sched.StartDirect(me, () =>
+                {
+                    s_current.Value = t;
+                    body();
+                });
+                return System.Threading.Tasks.Task.CompletedTask;
+            }
             return System.Threading.Tasks.Task.Run(() =>
             {
                 s_current.Value = t;

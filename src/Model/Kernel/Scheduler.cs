@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using InotifySim.Handoff;
 using Microsoft.Coyote.Runtime;
 
 namespace InotifySim.Model.Kernel;
@@ -51,6 +52,21 @@ public interface ISchedulePolicy
 /// therefore knows the exact schedule: <see cref="Log"/> holds every branching decision, which is what a
 /// trace records and a replay consumes, and it counts preemptions (a switch away from a thread that could
 /// still run; switching at blocking or exit is free, as in CHESS).
+/// <para>
+/// Two ways to hand the turn over (the decisions, the log and everything a policy sees are the same):
+/// <list type="bullet">
+/// <item><b>direct</b> (a <see cref="SimThreadPool"/> is given): the simulated threads run on the pool's
+/// harness-owned OS threads, reused from schedule to schedule, which Coyote does not control; a switch is
+/// one semaphore release and one wait in the pool's assembly, which Coyote does not rewrite. The thread that
+/// starts them (the explorer runs the whole schedule on the pool's driver thread) waits for the last one, then
+/// runs the end checks. A simulated thread's exception (a <see cref="KernelBugException"/>, or a harness fault) is kept
+/// in <see cref="Failure"/>, the other threads are unwound one at a time (each wakes to a
+/// <see cref="SimThreadAbortException"/>), and the starting thread rethrows it, so the iteration ends
+/// exactly as when the thread was a Coyote operation.</item>
+/// <item><b>coyote</b> (no pool): every simulated thread is a Coyote operation, and a switch is
+/// <see cref="Operation.PauseUntil"/> on the turn (a Coyote operation handoff).</item>
+/// </list>
+/// </para>
 /// </summary>
 public sealed class Scheduler
 {
@@ -69,6 +85,14 @@ public sealed class Scheduler
     private readonly List<Decision> _log = new();
     private volatile int _turn = -1;
     private int _maxDecisions;
+    private readonly SimThreadPool? _pool;
+    private volatile bool _aborting;
+    private Exception? _failure;
+
+    /// <summary>True when switches are direct handoffs between the pool's threads (false: Coyote operations).</summary>
+    public bool Direct => _pool != null;
+    /// <summary>Direct handoff: the first exception a simulated thread raised (null: none); the main operation rethrows it.</summary>
+    public Exception? Failure => _failure;
 
     /// <summary>The branching decisions of this run, in order.</summary>
     public IReadOnlyList<Decision> Log => _log;
@@ -84,11 +108,13 @@ public sealed class Scheduler
 
     public int MaxDecisions { get => _maxDecisions; set => _maxDecisions = value; }
 
-    public Scheduler(Kernel k, ISchedulePolicy policy, int maxDecisions = 5000)
+    /// <param name="pool">the harness-owned threads for the direct handoff; null: every simulated thread is a Coyote operation</param>
+    public Scheduler(Kernel k, ISchedulePolicy policy, int maxDecisions = 5000, SimThreadPool? pool = null)
     {
         _k = k;
         _policy = policy;
         _maxDecisions = maxDecisions;
+        _pool = pool;
     }
 
     public int ThreadCount => _threads.Count;
@@ -111,8 +137,90 @@ public sealed class Scheduler
     public void Begin()
     {
         ulong enabled = EnabledMask();
-        if (enabled == 0) return;
+        if (enabled == 0)
+        {
+            if (_pool != null && _threads.Count > 0) _pool.Finished(); // cannot happen (spawned threads are runnable), but never leave the main thread waiting
+            return;
+        }
         _turn = Decide(DecisionKind.Start, enabled, -1, "start");
+        _pool?.Resume(_turn);
+    }
+
+    /// <summary>
+    /// Direct handoff: starts simulated thread <paramref name="me"/> on the pool. <paramref name="body"/> runs
+    /// once the thread has its first turn; whatever it throws ends the schedule (see <see cref="Failure"/>).
+    /// </summary>
+    internal void StartDirect(int me, Action body)
+    {
+        var pool = _pool ?? throw new InvalidOperationException("no thread pool: the scheduler hands over through Coyote");
+        pool.Start(me, () => RunDirect(me, body));
+    }
+
+    private void RunDirect(int me, Action body)
+    {
+        _pool!.Park(me);
+        try
+        {
+            if (!_aborting) body();
+        }
+        catch (SimThreadAbortException) { }
+        catch (Exception e) { Fail(e); }
+        // the exit may itself report (a hang) or be asked to unwind: then it goes the aborting way
+        while (true)
+        {
+            try
+            {
+                ExitDirect(me);
+                return;
+            }
+            catch (SimThreadAbortException) { }
+            catch (Exception e) { Fail(e); }
+        }
+    }
+
+    private void Fail(Exception e)
+    {
+        _failure ??= e;
+        _aborting = true;
+    }
+
+    /// <summary>
+    /// Direct handoff, a thread's end: as <see cref="Exit"/>; when the schedule is aborting, the turn goes to the
+    /// lowest unfinished thread (blocked or not: it wakes to unwind), and after the last one to the main thread.
+    /// </summary>
+    private void ExitDirect(int me)
+    {
+        var t = _threads[me];
+        t.Done = true;
+        if (!_aborting)
+        {
+            ulong enabled = EnabledMask();
+            if (enabled != 0)
+            {
+                Switches++;
+                int next = Decide(DecisionKind.Exit, enabled, me, "exit");
+                _turn = next;
+                _pool!.Resume(next);
+                return;
+            }
+            foreach (var o in _threads)
+            {
+                if (!o.Done) ReportHang(t.Task);
+            }
+            _k.Kcsan?.JoinAll(); // join: the main operation goes on after everything the threads did
+        }
+        else
+        {
+            foreach (var o in _threads)
+            {
+                if (o.Done) continue;
+                _turn = o.Index;
+                _pool!.Resume(o.Index);
+                return;
+            }
+        }
+        _turn = -1;
+        _pool!.Finished();
     }
 
     private ulong EnabledMask()
@@ -151,6 +259,13 @@ public sealed class Scheduler
     {
         Switches++;
         _turn = next;
+        if (_pool is { } pool)
+        {
+            pool.Resume(next);
+            pool.Park(me);
+            if (_aborting) throw new SimThreadAbortException();
+            return;
+        }
         Operation.PauseUntil(() => _turn == me);
     }
 
@@ -159,6 +274,7 @@ public sealed class Scheduler
     {
         int me = t.SchedIndex;
         if (me < 0) return; // the main operation (setup, end checks, teardown) runs alone
+        if (_aborting) return; // direct handoff: unwinding after another thread's failure, no more decisions
         Points++;
         ulong enabled = EnabledMask();
         int next = Decide(DecisionKind.Point, enabled, me, t.CurrentFunction);
@@ -177,6 +293,7 @@ public sealed class Scheduler
     internal void Block(TaskStruct t, Func<bool> cond, Func<string> what)
     {
         int me = t.SchedIndex;
+        if (_aborting) throw new SimThreadAbortException(); // unwinding: never sleep again
         var st = _threads[me];
         st.BlockedOn = cond;
         st.BlockedWhat = what;
@@ -216,7 +333,7 @@ public sealed class Scheduler
         if (n <= 1) return 0;
         if (n > 64) throw new ArgumentOutOfRangeException(nameof(n), "a controlled choice has at most 64 values");
         int me = _k.current.SchedIndex;
-        if (Cut) return 0;
+        if (Cut || _aborting) return 0;
         int v = _policy.Pick(DecisionKind.Choice, (ulong)n, me, _log.Count, Points, why);
         if (v < 0 || v >= n) throw new InvalidOperationException($"schedule policy chose {v} of {n} at {why}");
         _log.Add(new Decision(DecisionKind.Choice, (ulong)n, v, me, why));
@@ -259,4 +376,13 @@ public sealed class Scheduler
             Body = sb.ToString(),
         });
     }
+}
+
+/// <summary>
+/// Direct handoff: thrown in a simulated thread woken after another thread failed, so that it unwinds
+/// (its finally blocks run, without scheduling decisions) and the schedule can end. Never escapes the scheduler.
+/// </summary>
+public sealed class SimThreadAbortException : Exception
+{
+    public SimThreadAbortException() : base("the schedule ended in another simulated thread: unwinding") { }
 }

@@ -1,11 +1,23 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using InotifySim.Handoff;
 using InotifySim.Model;
 using InotifySim.Model.Kernel;
 using Microsoft.Coyote;
+using Microsoft.Coyote.Runtime;
 using Microsoft.Coyote.Specifications;
 using Microsoft.Coyote.SystematicTesting;
 
 namespace InotifySim.Scenarios.Exploration;
+
+/// <summary>How the turn passes from one simulated thread to the next (the decisions are the same either way).</summary>
+public enum HandoffMode
+{
+    /// <summary>Harness-owned OS threads, reused across schedules, and a semaphore handoff Coyote does not see (the default: docs/bench/harness-scheduler.md).</summary>
+    Direct,
+    /// <summary>Every simulated thread a Coyote operation, every switch a Coyote operation handoff (Operation.PauseUntil).</summary>
+    Coyote,
+}
 
 /// <summary>What to explore: a scenario on a fix set, with a strategy, a budget and a seed.</summary>
 public sealed class HuntOptions
@@ -40,6 +52,8 @@ public sealed class HuntOptions
     public Func<bool>? ShouldStop { get; init; }
     /// <summary>Accumulates what the explored schedules reached (null: not collected).</summary>
     public Coverage? Coverage { get; init; }
+    /// <summary>How a switch hands the turn over (<see cref="HandoffMode"/>; default <see cref="Explorer.DefaultHandoff"/>).</summary>
+    public HandoffMode Handoff { get; init; } = Explorer.DefaultHandoff;
 }
 
 /// <summary>The outcome of a hunt, a verify run or a replay.</summary>
@@ -104,7 +118,19 @@ public static class Explorer
         public bool Stop;
         public BoundedEnumerator? Enumerator;
         public ReplayPolicy? Replay;
+        /// <summary>The harness-owned threads of the direct handoff, reused by every schedule of this run.</summary>
+        public SimThreadPool? Pool;
+
+        /// <summary>Ends the pool's threads (the bench, which drives <see cref="Iteration"/> itself, calls it by reflection).</summary>
+        public void Dispose()
+        {
+            Pool?.Dispose();
+            Pool = null;
+        }
     }
+
+    /// <summary>The handoff every run uses unless its options say otherwise.</summary>
+    public const HandoffMode DefaultHandoff = HandoffMode.Direct;
 
     /// <summary>The Coyote configuration of every run of the harness (the one Coyote host: CLI, tests and bench use it).</summary>
     public static Configuration MakeConfiguration(int iterations) =>
@@ -181,7 +207,14 @@ public static class Explorer
             o.Progress?.Invoke(st.Iteration);
             if (st.Stop || (o.ShouldStop?.Invoke() ?? false) || (st.Enumerator?.Exhausted ?? false)) engine.Stop();
         });
-        engine.Run();
+        try
+        {
+            engine.Run();
+        }
+        finally
+        {
+            st.Dispose();
+        }
         sw.Stop();
         st.Replay?.Finish();
         var report = engine.TestReport;
@@ -233,6 +266,66 @@ public static class Explorer
         }
         st.Iteration++;
         st.Report = null;
+        if (o.Handoff == HandoffMode.Direct)
+        {
+            // the whole schedule runs on the pool's driver thread, off Coyote's controlled operation: rewritten
+            // code on a controlled operation pays Coyote's call-site registration at every method entry
+            var pool = st.Pool ??= new SimThreadPool("inotify-sim");
+            Exception? failure = null;
+            pool.Drive(() =>
+            {
+                try { Schedule(o, st, policy, pool); }
+                catch (Exception e) { failure = e; }
+            });
+            bool clean = false;
+            try
+            {
+                // a Coyote scheduling point once a second: Coyote's hang monitor reports a "potential deadlock"
+                // when no step happened for its deadlock timeout (5 s), and the schedule makes no Coyote steps
+                while (!pool.WaitDriven(1000)) SchedulingPoint.Interleave();
+                clean = true;
+            }
+            finally
+            {
+                // abandoned with threads parked or running (Coyote cancelled the iteration): never reuse them
+                if (!clean)
+                {
+                    pool.Dispose();
+                    st.Pool = null;
+                }
+            }
+            switch (failure)
+            {
+                case null:
+                    return;
+                case KernelBugException e:
+                    Specification.Assert(false, e.Report.Summary);
+                    return;
+                case AggregateException { InnerException: KernelBugException kb }:
+                    Specification.Assert(false, kb.Report.Summary);
+                    return;
+                default:
+                    ExceptionDispatchInfo.Throw(failure);
+                    return;
+            }
+        }
+        try
+        {
+            Schedule(o, st, policy, null);
+        }
+        catch (KernelBugException e)
+        {
+            Specification.Assert(false, e.Report.Summary);
+        }
+        catch (AggregateException e) when (e.InnerException is KernelBugException kb)
+        {
+            Specification.Assert(false, kb.Report.Summary);
+        }
+    }
+
+    /// <summary>One schedule: machine, setup, the simulated threads, end checks, teardown (a bug is thrown).</summary>
+    private static void Schedule(HuntOptions o, State st, ISchedulePolicy policy, SimThreadPool? pool)
+    {
         var opts = new MachineOptions
         {
             Fixes = o.Fixes,
@@ -246,44 +339,42 @@ public static class Explorer
         if (o.Planted != Mistake.None) m.K.Plant(o.Planted);
         st.Machine = m;
         m.K.OnBug = r => st.Report = r;
-        var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps));
+        var sched = new Scheduler(m.K, policy, (int)Math.Min(int.MaxValue, o.MaxSteps), pool);
         st.Sched = sched;
         st.RunCov = o.Coverage != null ? new RunCoverage() : null;
         sched.Coverage = st.RunCov;
         m.K.Sched = sched;
-        try
+        var sim = new Sim(m);
+        m.K.Quiet = true; // the setup runs alone: no scheduling decisions
+        o.Scenario.Build(sim);
+        m.K.Quiet = false;
+        m.K.FaultInjection = o.FaultInjection && o.Scenario.ToleratesFaultInjection;
+        if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
+        var tasks = new Task[sim.Threads.Count];
+        for (int i = 0; i < tasks.Length; i++)
         {
-            var sim = new Sim(m);
-            m.K.Quiet = true; // the setup runs alone: no scheduling decisions
-            o.Scenario.Build(sim);
-            m.K.Quiet = false;
-            m.K.FaultInjection = o.FaultInjection && o.Scenario.ToleratesFaultInjection;
-            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
-            var tasks = new Task[sim.Threads.Count];
-            for (int i = 0; i < tasks.Length; i++)
-            {
-                var (task, body) = sim.Threads[i];
-                tasks[i] = m.K.Spawn(task, () => Guard(body));
-            }
-            sched.Begin();
+            var (task, body) = sim.Threads[i];
+            tasks[i] = m.K.Spawn(task, pool != null ? body : () => Guard(body));
+        }
+        sched.Begin();
+        if (pool != null)
+        {
+            // the driver thread waits for the last simulated thread, then rethrows what a thread raised
+            if (tasks.Length > 0) pool.WaitFinished(Timeout.Infinite);
+            if (sched.Failure is { } f) ExceptionDispatchInfo.Throw(f);
+        }
+        else
+        {
             foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
-            m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
-            m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail
-            if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
-            if (sim.Threads.Count > 0)
-            {
-                foreach (var check in sim.FinalChecks) m.As(sim.Threads[0].task, check);
-            }
-            m.Teardown();
         }
-        catch (KernelBugException e)
+        m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
+        m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail
+        if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsDoneNote);
+        if (sim.Threads.Count > 0)
         {
-            Specification.Assert(false, e.Report.Summary);
+            foreach (var check in sim.FinalChecks) m.As(sim.Threads[0].task, check);
         }
-        catch (AggregateException e) when (e.InnerException is KernelBugException kb)
-        {
-            Specification.Assert(false, kb.Report.Summary);
-        }
+        m.Teardown();
     }
 
     private static void Guard(Action body)
