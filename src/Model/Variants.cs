@@ -26,12 +26,13 @@ public enum Fix
     OneshotUnmount = 1 << 14,
     GfpNofs = 1 << 15,
     OneshotUnmountPut = 1 << 16,
+    ReadCheckDequeue = 1 << 17,
 
     /// <summary>
     /// Every flag above: the bits up to the last one (a new flag goes above and replaces
-    /// OneshotUnmountPut here; FindsDefectTests checks All is exactly the registry's fixes).
+    /// ReadCheckDequeue here; FindsDefectTests checks All is exactly the registry's fixes).
     /// </summary>
-    All = (OneshotUnmountPut << 1) - 1,
+    All = (ReadCheckDequeue << 1) - 1,
 }
 
 public static class Variants
