@@ -228,9 +228,11 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
             if (!init && !add) continue;
             int max = init ? M.Options.MaxUserInstances : M.Options.MaxUserWatches;
             // the most the user could have held during the call: its count at entry plus every
-            // success of the same kind by that user that overlapped the call
-            var helpers = _calls.Where(o => o != r && o.Call.User == c.User && o.Call.Kind == c.Kind && o.Call.Ret >= 0 && Overlaps(o, r)
-                                            && (init || NewWd(o))).ToList();
+            // success of the same kind by that user that overlapped the call, and (init) every overlapping
+            // init that failed with ENOMEM (fault injection): with instance-limit-race it reserved its
+            // instance (atomic_inc_return) before its allocation failed and held it until out_dec_devs
+            var helpers = _calls.Where(o => o != r && o.Call.User == c.User && o.Call.Kind == c.Kind && Overlaps(o, r)
+                                            && (o.Call.Ret >= 0 ? init || NewWd(o) : init && o.Call.Ret == -Errno.ENOMEM)).ToList();
             int bound = r.SampleAtEntry + helpers.Count;
             if (bound >= max) continue;
             string what = init ? "inotify_init" : $"inotify_add_watch({c.Fd}, {c.Path}, {MaskNames(c.Mask)})";
