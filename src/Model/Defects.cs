@@ -268,6 +268,18 @@ public static class Defects
                 // the data-race detector (src/Model/Kernel/Kcsan.cs): the hook's read of d_name against d_move's write
                 new("workload", R(BugClass.DataRace, "d_move"), 1000, 847),
             }),
+        new(Fix.ReadCheckDequeue, "read-check-dequeue",
+            "inotify_read checks !list_empty(&dev->events) under ev_mutex, drops it, re-takes it to dequeue: a concurrent reader can empty the queue in between, and the read returns 0 (an EOF to user space) instead of -EAGAIN or sleeping.",
+            "inotify_read: keep dev->ev_mutex from the queue check to the dequeue (an empty queue means -EAGAIN or sleep again)", Fix.None,
+            "2.6.17 (until 2.6.29)",
+            "\"inotify: clean up inotify_read and fix locking problems\" (V. Nossum, Linus Torvalds; 2.6.29-rc3, CVE-2009-0935): get_one_event under ev_mutex in the wait loop",
+            19, null, new Showing[]
+            {
+                // the user-visible oracle: the read that lost the race returned 0, where every order gives -EAGAIN.
+                // The workload shows it too (probabilistic, seed 0: `hunt --scenario all`, worker 0, iteration 279),
+                // but PCT from seed 1 does not within 5000 schedules, so it is not a showing here.
+                new("read-vs-read", R(BugClass.SpecViolation, "inotify_dev_queue_event", "inotify_read"), 1000, 107, Preemptions: 1, VerifySchedules: 5),
+            }),
     };
 
     /// <summary>Every fix (what the `fixed` variant applies).</summary>

@@ -27,12 +27,13 @@ public enum Fix
     GfpNofs = 1 << 15,
     OneshotUnmountPut = 1 << 16,
     NameSnapshot = 1 << 17,
+    ReadCheckDequeue = 1 << 18,
 
     /// <summary>
     /// Every flag above: the bits up to the last one (a new flag goes above and replaces
-    /// NameSnapshot here; FindsDefectTests checks All is exactly the registry's fixes).
+    /// ReadCheckDequeue here; FindsDefectTests checks All is exactly the registry's fixes).
     /// </summary>
-    All = (NameSnapshot << 1) - 1,
+    All = (ReadCheckDequeue << 1) - 1,
 }
 
 public static class Variants

@@ -610,7 +610,12 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
 
             dev.ev_mutex.mutex_lock();
             events = !dev.events.list_empty();
-            dev.ev_mutex.mutex_unlock();
+            /* the seed drops ev_mutex between this check and the dequeue below: a concurrent reader can
+             * empty the queue in between and this read then returns 0 (buf - start), not -EAGAIN nor a
+             * sleep. read-check-dequeue (2.6.29-rc3, "inotify: clean up inotify_read and fix locking
+             * problems", get_one_event under ev_mutex in this loop) keeps ev_mutex from the check to the dequeue. */
+            if (!events || !Has(Fix.ReadCheckDequeue))
+                dev.ev_mutex.mutex_unlock();
             if (events)
             {
                 ret = 0;
@@ -637,7 +642,8 @@ public sealed class InotifyUser : FileOperations, IInotifyConsumer
             return ret;
 
         Span<byte> hdr = stackalloc byte[EVENT_SIZE];
-        dev.ev_mutex.mutex_lock();
+        if (!Has(Fix.ReadCheckDequeue)) /* with read-check-dequeue ev_mutex is still held from the check */
+            dev.ev_mutex.mutex_lock();
         while (true)
         {
             InotifyKernelEvent kevent;

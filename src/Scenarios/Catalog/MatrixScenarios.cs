@@ -159,7 +159,7 @@ public sealed class EventVsEvent : MatrixScenario
 public sealed class ReadVsRead : MatrixScenario
 {
     public override string Name => "read-vs-read";
-    public override string Description => "two threads of one process read the same fd (nonblocking) with events queued: each event goes to one reader";
+    public override string Description => "two threads of one process read the same fd (nonblocking) with events queued, one 32 bytes, one 4096 (it can drain the queue): each event goes to one reader";
     public override IReadOnlyList<MatrixOp> ThreadOps => new[] { MatrixOp.Read, MatrixOp.Read };
     public override void Build(Sim s)
     {
@@ -168,7 +168,7 @@ public sealed class ReadVsRead : MatrixScenario
         s.Do(p, m => m.Vfs.sys_chmod("/d", Mode.S_IRWXU), "chmod");
         var p2 = s.M.NewThread(p, "reader2");
         s.Thread(p, () => s.M.read_events(fd, 32, out _));
-        s.Thread(p2, () => s.M.read_events(fd, 32, out _));
+        s.Thread(p2, () => s.M.read_events(fd, 4096, out _)); // a drain: the other reader's check-then-dequeue window (read-check-dequeue)
     }
 }
 
