@@ -294,32 +294,40 @@ public static class Explorer
                     st.Pool = null;
                 }
             }
-            switch (failure)
-            {
-                case null:
-                    return;
-                case KernelBugException e:
-                    Specification.Assert(false, e.Report.Summary);
-                    return;
-                case AggregateException { InnerException: KernelBugException kb }:
-                    Specification.Assert(false, kb.Report.Summary);
-                    return;
-                default:
-                    ExceptionDispatchInfo.Throw(failure);
-                    return;
-            }
+            EndIteration(failure);
+            return;
         }
+        Exception? thrown = null;
         try
         {
             Schedule(o, st, policy, null);
         }
-        catch (KernelBugException e)
+        catch (Exception e)
         {
-            Specification.Assert(false, e.Report.Summary);
+            thrown = e;
         }
-        catch (AggregateException e) when (e.InnerException is KernelBugException kb)
+        EndIteration(thrown);
+    }
+
+    /// <summary>
+    /// How a schedule's outcome ends the Coyote iteration (both handoffs): a kernel bug fails it with the
+    /// report's summary; anything else is a harness fault and is rethrown as it was.
+    /// </summary>
+    private static void EndIteration(Exception? failure)
+    {
+        switch (failure)
         {
-            Specification.Assert(false, kb.Report.Summary);
+            case null:
+                return;
+            case KernelBugException e:
+                Specification.Assert(false, e.Report.Summary);
+                return;
+            case AggregateException { InnerException: KernelBugException kb }:
+                Specification.Assert(false, kb.Report.Summary);
+                return;
+            default:
+                ExceptionDispatchInfo.Throw(failure);
+                return;
         }
     }
 
