@@ -43,6 +43,10 @@ public interface ILockInstance
     KObject? Container => null;
     /// <summary>The lock's field in <see cref="Container"/>.</summary>
     string Field => Name;
+    /// <summary>How many tasks hold the lock now (the wait-for graph follows each): the owner, or an rw_semaphore's readers.</summary>
+    int HolderCount => Owner is null ? 0 : 1;
+    /// <summary>Holder <paramref name="i"/> of <see cref="HolderCount"/>, in the order they took the lock.</summary>
+    TaskStruct Holder(int i) => Owner!;
 }
 
 /// <summary>

@@ -103,10 +103,10 @@ public sealed class Mutex : ILockInstance
     /// <summary>Does some holder of <paramref name="want"/> lead back to <paramref name="t"/>? (then <paramref name="chain"/> is the cycle)</summary>
     private static bool Closes(TaskStruct t, ILockInstance want, List<(TaskStruct task, ILockInstance want)> chain, List<TaskStruct> seen)
     {
-        int n = want is RwSemaphore rw ? rw.HolderCount : want.Owner is null ? 0 : 1;
+        int n = want.HolderCount;
         for (int i = 0; i < n; i++)
         {
-            var holder = want is RwSemaphore r ? r.Holder(i) : want.Owner!;
+            var holder = want.Holder(i);
             if (holder == t) return true;
             var next = holder.WaitingFor;
             if (next is null) continue; // this holder runs: it will release

@@ -16,10 +16,10 @@ public sealed class RwSemaphore : ILockInstance
     public TaskStruct? Owner => _writer ?? (_readers.Count > 0 ? _readers[0] : null);
 
     /// <summary>How many tasks hold it: the writer, or every reader (the wait-for graph follows each of them).</summary>
-    internal int HolderCount => _writer != null ? 1 : _readers.Count;
+    public int HolderCount => _writer != null ? 1 : _readers.Count;
 
     /// <summary>The <paramref name="i"/>-th holder: the writer, or the readers in the order they took it (deterministic).</summary>
-    internal TaskStruct Holder(int i) => _writer ?? _readers[i];
+    public TaskStruct Holder(int i) => _writer ?? _readers[i];
     public string Name => $"{_container.Describe}->{_field}";
     public KObject Container => _container;
     public string Field => _field;
