@@ -69,6 +69,7 @@ public static class Costs
     private const uint Seed = 7;
     private const int PingPongPoints = 100;
     private const int PingPongRepeats = 5;
+    private const int WarmupPasses = 3;
 
     public static CostResults Measure(Options opt, Action<string> log)
     {
@@ -78,14 +79,26 @@ public static class Costs
         var stat0 = MachineLoad.ReadStat();
         var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var wall = System.Diagnostics.Stopwatch.StartNew();
-        // warm-up: JIT, Coyote runtime, every scenario's code paths
-        Runner.Empty(30, Seed);
-        Runner.KernelOnly(30, Seed);
-        Runner.MutexMicro(10, Seed);
-        foreach (var sc in ScenarioCatalog.All)
+        // warm-up: JIT, Coyote runtime, every scenario's code paths, until the tiered JIT has promoted them: a method
+        // reaches optimized code (tier 1) after 30 calls and a 100 ms pause in new tier-0 activity, and a short
+        // warm-up measured tier-0 code (2-4x slower) for whichever scenarios came first. Three passes over
+        // everything, each followed by a pause for the background compiler; the measured rounds are steady state.
+        for (int pass = 0; pass < WarmupPasses; pass++)
         {
-            Runner.Scenario(sc, Fix.All, 10, Seed);
-            Runner.Scenario(sc, Fix.All, 10, Seed, handoff: HandoffMode.Coyote);
+            Runner.Empty(30, Seed);
+            Runner.KernelOnly(30, Seed);
+            Runner.MutexMicro(10, Seed);
+            foreach (var sc in ScenarioCatalog.All)
+            {
+                Runner.Scenario(sc, Fix.All, 12, Seed);
+                Runner.Scenario(sc, Fix.All, 12, Seed, handoff: HandoffMode.Coyote);
+            }
+            foreach (bool alt in new[] { false, true })
+            {
+                Runner.PingPong(12, PingPongPoints, alt, HandoffMode.Direct);
+                Runner.PingPong(12, PingPongPoints, alt, HandoffMode.Coyote);
+            }
+            Thread.Sleep(500);
         }
 
         var samples = new Dictionary<string, List<CostSample>>();

@@ -84,7 +84,7 @@ public sealed class ResultsWriter
         sb.AppendLine(string.Create(Inv, $"Machine during the measurement: **{L.Cpus} of {L.MachineCpus} CPUs** usable (affinity {L.Affinity}); other processes' load {(double.IsNaN(L.OtherLoadCores) ? "unknown" : L.OtherLoadCores.ToString("F2", Inv) + " cores")} " +
                       $"(the machine's busy CPU time minus this process's, per second); load average {L.LoadAvgStart} at the start, {L.LoadAvgEnd} at the end."));
         sb.AppendLine();
-        sb.AppendLine($"{_o.CostIterations} iterations per test and round, {_o.CostRounds} round(s), median over rounds; the empty test is re-measured between scenarios, ratio = time per iteration / empty test's. " +
+        sb.AppendLine($"{_o.CostIterations} iterations per test and round, {_o.CostRounds} round(s), median over rounds, after a warm-up of three passes over every test with a pause after each (the tiered JIT's promotion to optimized code: steady state is measured, not JIT time); the empty test is re-measured between scenarios, ratio = time per iteration / empty test's. " +
                       "Each scenario is measured twice, back to back: with the **direct** handoff (the default: simulated threads on harness-owned OS threads reused across schedules, a switch is a semaphore handoff Coyote does not see) " +
                       "and with the **Coyote** handoff (every simulated thread a Coyote operation, every switch `Operation.PauseUntil`). " +
                       "Switches = the harness scheduler's context switches per schedule (preemptions + switches at blocking and exit); Coyote steps = TestReport's explored steps per iteration; model points = `Kernel.Point()` calls per iteration.");

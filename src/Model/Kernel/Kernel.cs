@@ -147,7 +147,8 @@ public sealed class Kernel
                 });
                 return System.Threading.Tasks.Task.CompletedTask;
             }
-            return System.Threading.Tasks.Task.Run(() =>
+            // Coyote's controlled Task.Run, called by name: this assembly is not rewritten (Model.csproj)
+            return Microsoft.Coyote.Rewriting.Types.Threading.Tasks.Task.Run(() =>
             {
                 s_current.Value = t;
                 sched.WaitFirstTurn(me);
@@ -163,7 +164,7 @@ public sealed class Kernel
             finally { s_current.Value = saved; }
             return System.Threading.Tasks.Task.CompletedTask;
         }
-        return System.Threading.Tasks.Task.Run(() =>
+        return Microsoft.Coyote.Rewriting.Types.Threading.Tasks.Task.Run(() =>
         {
             s_current.Value = t;
             body();

@@ -20,8 +20,82 @@ public class ControlledTests
     public void Assemblies_under_test_are_coyote_rewritten()
     {
         Assert.True(CoyoteHost.RewriteProblem is null, CoyoteHost.RewriteProblem);
-        Assert.Equal(new[] { "InotifySim.Model", "inotify-sim", "InotifySim.Tests.Concurrency" },
+        Assert.Equal(new[] { "inotify-sim", "InotifySim.Tests.Concurrency" },
             CoyoteHost.AssembliesUnderTest.Select(a => a.GetName().Name));
+    }
+
+    /// <summary>
+    /// The model assembly is deliberately NOT rewritten (src/Model/Model.csproj: the rewriter's call-site hook at every
+    /// method entry cost a third of a schedule). That is sound only while the model calls no threading API the
+    /// rewriter would have replaced: its one thread start names Coyote's controlled Task.Run itself, and its waits
+    /// are Operation.PauseUntil / the harness scheduler. This test reads the model's metadata and fails on any other
+    /// member of System.Threading or System.Threading.Tasks (a `lock`, Task.Run, Wait, Thread.Sleep, Interlocked, ...).
+    /// </summary>
+    [Fact]
+    public void Model_is_not_rewritten_and_calls_no_threading_api_the_rewriter_would_control()
+    {
+        var asm = typeof(Kernel).Assembly;
+        Assert.False(Microsoft.Coyote.Rewriting.RewritingEngine.IsAssemblyRewritten(asm));
+        var allowed = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "System.Threading.AsyncLocal`1::.ctor", "System.Threading.AsyncLocal`1::get_Value", "System.Threading.AsyncLocal`1::set_Value",
+            "System.Threading.Tasks.Task::get_CompletedTask",
+        };
+        var used = ThreadingMembers(asm.Location);
+        // Coyote's own controlled types (called by name) are what rewriting would have produced
+        var bad = used.Where(m => !allowed.Contains(m) && !m.StartsWith("Microsoft.Coyote.Rewriting.Types.", StringComparison.Ordinal)).ToList();
+        Assert.True(bad.Count == 0, "the unrewritten model calls threading APIs Coyote would have controlled: " + string.Join(", ", bad));
+        Assert.Contains("System.Threading.AsyncLocal`1::get_Value", used); // the scan sees the model's references at all
+    }
+
+    [Fact]
+    public void Threading_member_scan_sees_what_the_rewriter_replaces()
+    {
+        // the scan itself fires: the direct handoff's assembly (not rewritten either, and never run under Coyote's
+        // control) waits on semaphores and starts threads, and the scan names exactly those members
+        var used = ThreadingMembers(typeof(InotifySim.Handoff.SimThreadPool).Assembly.Location);
+        Assert.Contains("System.Threading.SemaphoreSlim::Wait", used);
+        Assert.Contains("System.Threading.Thread::UnsafeStart", used);
+        // and the model's one thread start is Coyote's controlled Task.Run, seen by name
+        Assert.Contains("Microsoft.Coyote.Rewriting.Types.Threading.Tasks.Task::Run", ThreadingMembers(typeof(Kernel).Assembly.Location));
+    }
+
+    private static List<string> ThreadingMembers(string path)
+    {
+        using var fs = File.OpenRead(path);
+        using var pe = new System.Reflection.PortableExecutable.PEReader(fs);
+        var md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        string TypeName(System.Reflection.Metadata.EntityHandle h)
+        {
+            switch (h.Kind)
+            {
+                case System.Reflection.Metadata.HandleKind.TypeReference:
+                    var tr = md.GetTypeReference((System.Reflection.Metadata.TypeReferenceHandle)h);
+                    return md.GetString(tr.Namespace) + "." + md.GetString(tr.Name);
+                case System.Reflection.Metadata.HandleKind.TypeSpecification:
+                    var blob = md.GetBlobReader(md.GetTypeSpecification((System.Reflection.Metadata.TypeSpecificationHandle)h).Signature);
+                    var code = blob.ReadSignatureTypeCode();
+                    if (code == System.Reflection.Metadata.SignatureTypeCode.GenericTypeInstance)
+                    {
+                        blob.ReadCompressedInteger(); // class / valuetype
+                        return TypeName(blob.ReadTypeHandle());
+                    }
+                    return "?";
+                default:
+                    return "?";
+            }
+        }
+        var result = new List<string>();
+        foreach (var h in md.MemberReferences)
+        {
+            var mr = md.GetMemberReference(h);
+            string type = TypeName(mr.Parent);
+            bool threading = type.StartsWith("System.Threading.", StringComparison.Ordinal)
+                             || type.StartsWith("Microsoft.Coyote.Rewriting.Types.Threading.", StringComparison.Ordinal);
+            if (threading && !type.StartsWith("System.Threading.Tasks.Task`1", StringComparison.Ordinal) || type == "System.Threading.Tasks.Task")
+                result.Add(type + "::" + md.GetString(mr.Name));
+        }
+        return result.Distinct().OrderBy(x => x, StringComparer.Ordinal).ToList();
     }
 
     [Fact]
