@@ -13,7 +13,7 @@ namespace InotifySim.Handoff;
 /// </para>
 /// <para>
 /// The protocol (kept by the harness's scheduler): at any moment at most one of the pool's threads
-/// or the waiting main thread runs model code. A slot's thread <see cref="Park"/>s until another
+/// or the waiting main thread (Coyote's controlled operation, which runs the schedule's setup and teardown) runs model code. A slot's thread <see cref="Park"/>s until another
 /// <see cref="Resume"/>s it; the last simulated thread to finish calls <see cref="Finished"/>, which
 /// releases <see cref="WaitFinished"/>. Every release happens-before the matching wait's return, so the
 /// model's state needs no further synchronisation.
@@ -68,35 +68,6 @@ public sealed class SimThreadPool : IDisposable
         }
     }
 
-    private Slot? _driver;
-    private readonly SemaphoreSlim _driven = new(0);
-
-    /// <summary>
-    /// Runs <paramref name="body"/> (which must not throw) on the pool's driver thread: the whole schedule
-    /// (setup, the simulated threads, end checks, teardown) then runs off Coyote's controlled operation, which
-    /// only waits in <see cref="WaitDriven"/>.
-    /// </summary>
-    public void Drive(Action body)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var s = _driver ??= new Slot();
-        if (s.Thread is null)
-        {
-            s.Thread = new Thread(() => Loop(s)) { IsBackground = true, Name = $"{_name}/driver" };
-            s.Thread.UnsafeStart();
-            ThreadsCreated++;
-        }
-        s.Body = () =>
-        {
-            try { body(); }
-            finally { _driven.Release(); }
-        };
-        s.Job.Release();
-    }
-
-    /// <summary>Waits for the body given to <see cref="Drive"/>; false when the timeout passed first.</summary>
-    public bool WaitDriven(int millisecondsTimeout) => _driven.Wait(millisecondsTimeout);
-
     /// <summary>Gives the turn to slot <paramref name="index"/>'s thread.</summary>
     public void Resume(int index) => _slots[index].Turn.Release();
 
@@ -115,6 +86,5 @@ public sealed class SimThreadPool : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var s in _slots) s.Job.Release();
-        _driver?.Job.Release();
     }
 }

@@ -58,7 +58,8 @@ public interface ISchedulePolicy
 /// <item><b>direct</b> (a <see cref="SimThreadPool"/> is given): the simulated threads run on the pool's
 /// harness-owned OS threads, reused from schedule to schedule, which Coyote does not control; a switch is
 /// one semaphore release and one wait in the pool's assembly, which Coyote does not rewrite. The thread that
-/// starts them (the explorer runs the whole schedule on the pool's driver thread) waits for the last one, then
+/// starts them (Coyote's controlled operation: the explorer runs the setup, the end checks and the teardown there,
+/// and neither the model nor the tool is rewritten, so that costs no call-site hook) waits for the last one, then
 /// runs the end checks. A simulated thread's exception (a <see cref="KernelBugException"/>, or a harness fault) is kept
 /// in <see cref="Failure"/>, the other threads are unwound one at a time (each wakes to a
 /// <see cref="SimThreadAbortException"/>), and the starting thread rethrows it, so the iteration ends

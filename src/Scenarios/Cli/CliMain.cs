@@ -136,12 +136,6 @@ public static class CliMain
             return ExitClean;
         }
         var parsed = ParsedArgs.Parse(spec, rest);
-        // commands that run schedules need the Coyote-rewritten assemblies (as the tests and the bench check)
-        if (spec.Name is "hunt" or "verify" or "replay" or "shrink" or "record-traces" && Explorer.RewriteProblem() is { } problem)
-        {
-            Fail(ctx.Err, "internal error: " + problem, ExitInternal);
-            return ExitInternal;
-        }
         return spec.Handler(parsed, ctx);
     }
 

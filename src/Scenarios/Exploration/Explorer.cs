@@ -120,6 +120,8 @@ public static class Explorer
         public ReplayPolicy? Replay;
         /// <summary>The harness-owned threads of the direct handoff, reused by every schedule of this run.</summary>
         public SimThreadPool? Pool;
+        /// <summary>The pool's threads are inside a schedule (spawned, not yet all finished): it must not be reused.</summary>
+        public bool PoolBusy;
 
         /// <summary>Ends the pool's threads (the bench, which drives <see cref="Iteration"/> itself, calls it by reflection).</summary>
         public void Dispose()
@@ -157,17 +159,6 @@ public static class Explorer
         ThreadPool.GetMinThreads(out int worker, out int io);
         if (worker < 64) ThreadPool.SetMinThreads(64, Math.Max(io, 8));
         return true;
-    }
-
-    /// <summary>Null when the assemblies whose code must be controlled are rewritten by Coyote; otherwise why not.</summary>
-    public static string? RewriteProblem()
-    {
-        // the model (InotifySim.Model) is deliberately not rewritten: it names Coyote's controlled Task.Run itself
-        var missing = new[] { typeof(Explorer).Assembly }
-            .Where(a => !Microsoft.Coyote.Rewriting.RewritingEngine.IsAssemblyRewritten(a))
-            .Select(a => a.GetName().Name).ToList();
-        return missing.Count == 0 ? null
-            : $"the assemblies {string.Join(", ", missing)} are not rewritten by Coyote, so their threads are not controlled (rebuild: the build rewrites them)";
     }
 
     private static ISchedulePolicy? NextPolicy(HuntOptions o, State st, int schedule)
@@ -269,30 +260,28 @@ public static class Explorer
         st.Report = null;
         if (o.Handoff == HandoffMode.Direct)
         {
-            // the whole schedule runs on the pool's driver thread, off Coyote's controlled operation: rewritten
-            // code on a controlled operation pays Coyote's call-site registration at every method entry
+            // The whole schedule (setup, end checks, teardown) runs here, on Coyote's controlled operation; only the
+            // simulated threads run on the pool's threads. Neither this assembly nor the model is rewritten by
+            // Coyote (Scenarios.csproj, Model.csproj), so model code on the operation pays no call-site hook.
             var pool = st.Pool ??= new SimThreadPool("inotify-sim");
             Exception? failure = null;
-            pool.Drive(() =>
-            {
-                try { Schedule(o, st, policy, pool); }
-                catch (Exception e) { failure = e; }
-            });
-            bool clean = false;
             try
             {
-                // a Coyote scheduling point once a second: Coyote's hang monitor reports a "potential deadlock"
-                // when no step happened for its deadlock timeout (5 s), and the schedule makes no Coyote steps
-                while (!pool.WaitDriven(1000)) SchedulingPoint.Interleave();
-                clean = true;
+                Schedule(o, st, policy, pool);
+            }
+            catch (Exception e)
+            {
+                failure = e;
             }
             finally
             {
-                // abandoned with threads parked or running (Coyote cancelled the iteration): never reuse them
-                if (!clean)
+                // abandoned with threads parked or running (Coyote cancelled the iteration while the operation
+                // waited for them): never reuse them
+                if (st.PoolBusy)
                 {
                     pool.Dispose();
                     st.Pool = null;
+                    st.PoolBusy = false;
                 }
             }
             EndIteration(failure);
@@ -360,6 +349,7 @@ public static class Explorer
         m.K.FaultInjection = o.FaultInjection && o.Scenario.ToleratesFaultInjection;
         if (o.Tracing) m.K.Trace(TraceKind.Note, ThreadsStartNote);
         var tasks = new Task[sim.Threads.Count];
+        st.PoolBusy = pool != null && tasks.Length > 0;
         for (int i = 0; i < tasks.Length; i++)
         {
             var (task, body) = sim.Threads[i];
@@ -368,13 +358,20 @@ public static class Explorer
         sched.Begin();
         if (pool != null)
         {
-            // the driver thread waits for the last simulated thread, then rethrows what a thread raised
-            if (tasks.Length > 0) pool.WaitFinished(Timeout.Infinite);
+            // the operation waits for the last simulated thread, then rethrows what a thread raised; a Coyote
+            // scheduling point once a second: Coyote's hang monitor reports a "potential deadlock" when no step
+            // happened for its deadlock timeout (5 s), and the schedule makes no Coyote steps
+            if (tasks.Length > 0)
+            {
+                while (!pool.WaitFinished(1000)) SchedulingPoint.Interleave();
+            }
+            st.PoolBusy = false;
             if (sched.Failure is { } f) ExceptionDispatchInfo.Throw(f);
         }
         else
         {
-            foreach (var task in tasks) task.Wait(); // not Task.WaitAll: on .NET 10 it binds to a span overload the 1.7.11 rewriter does not control
+            // Coyote's controlled wait, called by name (this assembly is not rewritten: Scenarios.csproj)
+            foreach (var task in tasks) Microsoft.Coyote.Rewriting.Types.Threading.Tasks.Task.Wait(task);
         }
         m.K.Quiet = true; // all threads joined: the end checks and the teardown run alone
         m.K.FaultInjection = false; // the end checks are oracles: their own syscalls must not fail

@@ -51,7 +51,6 @@ public static class CoyoteHost
     /// <summary>The assemblies whose code must be Coyote-rewritten for Task/Monitor operations to be controlled.</summary>
     public static IReadOnlyList<Assembly> AssembliesUnderTest { get; } = new[]
     {
-        Assembly.Load(new AssemblyName("inotify-sim")),                // the Scenarios assembly
         typeof(CoyoteHost).Assembly,                                   // this test assembly
     };
 
