@@ -275,7 +275,7 @@ public sealed class Kcsan
         a.Epoch = s.Epoch;
         a.Write = write;
         a.Task = s.Task;
-        a.Stack = s.Task.Stack();
+        a.Stack = s.Task.SharedStack(); // read-only here and in the report
         a.Held = s.Held ??= s.Task.HeldLocks.ToArray();
         a.Op = op;
         a.Step = _k.Steps;

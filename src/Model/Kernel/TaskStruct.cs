@@ -44,15 +44,29 @@ public sealed class TaskStruct
     {
         if (_depth == _fn.Length) Array.Resize(ref _fn, _fn.Length * 2);
         _fn[_depth++] = fn;
+        _shared = null;
     }
 
     internal void Pop()
     {
         if (_depth > 0) _depth--;
+        _shared = null;
     }
 
     internal int Depth => _depth;
-    internal void Unwind(int depth) => _depth = depth;
+    internal void Unwind(int depth)
+    {
+        _depth = depth;
+        _shared = null;
+    }
+
+    private string[]? _shared;
+
+    /// <summary>
+    /// As <see cref="Stack"/>, but one array shared by every caller until the stack changes: for a detector that keeps
+    /// the stack of each access (KCSAN) and never writes to it. Several accesses in one function then cost one copy.
+    /// </summary>
+    internal string[] SharedStack() => _shared ??= Stack();
 
     /// <summary>The innermost kernel function running now.</summary>
     public string CurrentFunction => _depth == 0 ? "(user)" : _fn[_depth - 1];
