@@ -145,8 +145,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 COYOTE_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO
 LOG="$SCRATCH/.mutation-log"
 mkdir -p "$LOG"
 # build / run in the scratch copy; build output goes to the log.
-# The baseline builds both test projects. An edit under src/Model/ then rebuilds only the model (compile and Coyote
-# rewrite) and copies the rewritten InotifySim.Model.dll into both test output directories: the tests and the tool
+# The baseline builds both test projects. An edit under src/Model/ then rebuilds only the model (a plain compile: the
+# model is not Coyote-rewritten) and copies InotifySim.Model.dll into both test output directories: the tests and the tool
 # do not change, so rebuilding them would only cost time (an edit that changes the model's public surface would
 # need them rebuilt; such an edit is not a blinding edit). Any other edit rebuilds its test project.
 OUT=bin/Release/net10.0
