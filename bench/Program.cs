@@ -47,6 +47,21 @@ if (args.Length > 0 && args[0] == "--model-cpu")
     Console.WriteLine($"mean {sumBest / ScenarioCatalog.All.Count:F0} us CPU per sequential iteration");
     return 0;
 }
+if (args.Length > 0 && args[0] == "--model-loop")
+{
+    // for a profiler (perf record -g with DOTNET_PerfMapEnabled=1): one scenario's sequential schedule, setup and
+    // threads and teardown, in a loop on this thread for SECONDS (default 10), after a warm-up to optimized code
+    var sc = args.Length > 1 ? ScenarioCatalog.Find(args[1]) : null;
+    if (sc is null) { Console.Error.WriteLine("usage: inotify-bench --model-loop SCENARIO [SECONDS]"); return 2; }
+    double secs = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+    for (int i = 0; i < 300; i++) Profile.Once(sc, true);
+    Thread.Sleep(500);
+    var sw = Stopwatch.StartNew();
+    long n = 0;
+    while (sw.Elapsed.TotalSeconds < secs) { Profile.Once(sc, true); n++; }
+    Console.WriteLine($"{sc.Name}: {n} sequential schedules, {sw.Elapsed.TotalMicroseconds / n:F0} us each");
+    return 0;
+}
 if (args.Length > 0 && args[0] == "--registry")
 {
     var o0 = Console.Out;

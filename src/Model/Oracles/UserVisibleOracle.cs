@@ -361,12 +361,10 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
         long minEnd = long.MaxValue;
         for (int i = first; i < n; i++)
             if (!s.Done[i] && s.Ops[i].E < minEnd) minEnd = s.Ops[i].E;
-        var key = new StringBuilder().Append(first).Append(':');
-        for (int i = first; i < n && s.Ops[i].B <= minEnd; i++) key.Append(s.Done[i] ? '1' : '0');
-        key.Append('|');
-        foreach (var e in q) key.Append(e).Append(';');
-        string k = key.ToString();
-        if (s.Failed.Contains(k)) return false;
+        // the memo of states known to fail: its key is built only once a state has failed (a clean run's first
+        // greedy order usually linearizes at once and builds none); the same state gives the same key before
+        // its subtree is searched and after (Done and the queue are restored on the way back)
+        if (s.Failed.Count > 0 && s.Failed.Contains(MemoKey(s, q, first, minEnd))) return false;
 
         for (int i = first; i < n && s.Ops[i].B <= minEnd; i++)
         {
@@ -384,8 +382,19 @@ public sealed class UserVisibleOracle(Machine m) : Oracle(m)
             s.Order.RemoveAt(s.Order.Count - 1);
             s.Done[i] = false;
         }
-        s.Failed.Add(k);
+        s.Failed.Add(MemoKey(s, q, first, minEnd));
         return false;
+    }
+
+    /// <summary>The search state: which of the operations that may go next are done, and the queue (by its fields, unambiguously).</summary>
+    private static string MemoKey(Search s, List<Ev> q, int first, long minEnd)
+    {
+        var key = new StringBuilder().Append(first).Append(':');
+        for (int i = first; i < s.Ops.Length && s.Ops[i].B <= minEnd; i++) key.Append(s.Done[i] ? '1' : '0');
+        key.Append('|');
+        foreach (var e in q) key.Append(e.Wd).Append(',').Append(e.Mask).Append(',').Append(e.Cookie).Append(',').Append(e.Len).Append(',')
+                                 .Append(e.Name is null ? -1 : e.Name.Length).Append(':').Append(e.Name).Append(';'); // length-prefixed: a name may hold any character
+        return key.ToString();
     }
 
     private static void Note(Search s, List<Ev> q, string why)
