@@ -115,7 +115,8 @@ public static class TraceCommands
             return Mismatch;
         }
         stdout.WriteLine($"shrinking {path}: {key}; now {start.Value.size}");
-        var best = TraceShrinker.Minimize(scenario, t.FixSet(), key, start, budget, stdout, t.Scenario == "script" ? t.Script : null, t.FaultInjection)!.Value;
+        var best = TraceShrinker.Minimize(scenario, t.FixSet(), key, start, budget, stdout, t.Scenario == "script" ? t.Script : null, t.FaultInjection,
+            t.PlantedSet(path), t.Kcsan)!.Value;
         try { best.trace.Save(outPath); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -70,8 +70,12 @@ public static class TraceShrinker
     /// <paramref name="budget"/> schedules per size) and returns the smallest trace of <paramref name="key"/>
     /// (or <paramref name="start"/> when nothing smaller turns up).
     /// </summary>
+    /// <param name="planted">the mistakes the trace was recorded with: the search runs with them (a planted bug is only
+    /// there with its plant), and the smaller trace records them</param>
+    /// <param name="kcsan">the trace's data-race detector setting (null: the default)</param>
     public static (TraceFile trace, ScheduleSize size)? Minimize(Scenario scenario, Fix fixes, BugKey key,
-        (TraceFile trace, ScheduleSize size)? start, int budget, TextWriter? log, string? script = null, bool faultInjection = false)
+        (TraceFile trace, ScheduleSize size)? start, int budget, TextWriter? log, string? script = null, bool faultInjection = false,
+        Mistake planted = Mistake.None, bool? kcsan = null)
     {
         var best = start;
         int maxBound = start?.size.Preemptions ?? 3;
@@ -81,7 +85,7 @@ public static class TraceShrinker
             var o = new HuntOptions
             {
                 Scenario = s, Fixes = fixes, PreemptionBound = maxBound, Iterations = budget, FaultInjection = faultInjection,
-                Strategy = "verify",
+                Strategy = "verify", Planted = planted, Kcsan = kcsan,
             };
             HuntResult r;
             try { r = TraceReplayer.RunQuiet(o); }
@@ -103,6 +107,7 @@ public static class TraceShrinker
                 log?.WriteLine($"  {s.Name}: verify schedule {r.BugIteration}: {m.Value.size}");
                 best = m;
             }
+            else log?.WriteLine($"  {s.Name}: verify schedule {r.BugIteration}: {m.Value.size} (not smaller)");
             if (scenario is GeneratedWorkload) break;
         }
         return best;

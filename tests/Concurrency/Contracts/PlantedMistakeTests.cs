@@ -60,6 +60,31 @@ public class PlantedMistakeTests(ITestOutputHelper output)
         Assert.False(r.LastMachine!.K.Planted(i.Mistake));
     }
 
+    /// <summary>
+    /// shrink carries the trace's plants: its verify search runs with them, so it finds the planted bug again (a search
+    /// without them cannot: the same exploration is silent, above) and the smaller trace records them and replays.
+    /// </summary>
+    [Fact]
+    public void Shrink_searches_with_the_traces_plants_and_keeps_them()
+    {
+        var i = Mistakes.ByName("destroy-early-unlock")!;
+        var o = new HuntOptions { Scenario = ScenarioCatalog.Find(i.Scenario)!, Fixes = Fix.All, Iterations = i.TestBudget, Seed = i.HuntSeed, Planted = i.Mistake };
+        var found = Explorer.Run(o);
+        Assert.True(found.BugFound && found.Report != null, found.Summary);
+        var key = InotifySim.Scenarios.Traces.BugKey.Of(found.Report!);
+        var trace = InotifySim.Scenarios.Traces.TraceFile.FromHunt(o, found);
+        var start = InotifySim.Scenarios.Traces.TraceShrinker.Measure(trace, o.Scenario, key);
+        Assert.NotNull(start);
+        var log = new StringWriter();
+        var best = InotifySim.Scenarios.Traces.TraceShrinker.Minimize(o.Scenario, Fix.All, key, start, 200, log, planted: trace.PlantedSet());
+        output.WriteLine(log.ToString());
+        Assert.Contains("verify schedule", log.ToString()); // the search itself found the planted bug
+        Assert.NotNull(best);
+        Assert.Equal(new[] { i.Name }, best!.Value.trace.Planted);
+        Assert.True(best.Value.size.CompareTo(start!.Value.size) <= 0);
+        Assert.NotNull(InotifySim.Scenarios.Traces.TraceShrinker.Measure(best.Value.trace, o.Scenario, key)); // replays strictly, plant and all
+    }
+
     [Fact]
     public void Every_mistake_is_declared_once_with_a_kebab_case_name()
     {
