@@ -53,16 +53,28 @@ public static class Contracts
     /// <summary>lockdep_assert_held(l): the current task holds <paramref name="l"/>.</summary>
     public static void lockdep_assert_held(this Kernel k, ILockInstance l, string rule)
     {
-        if (l.Owner != k.current) Violation(k, rule, NotHeld(k, l));
+        if (!HeldBy(l, k.current)) Violation(k, rule, NotHeld(k, l));
     }
 
     /// <summary>lockdep_assert_held on two locks ("Callers must hold both ...").</summary>
     public static void lockdep_assert_held(this Kernel k, ILockInstance a, ILockInstance b, string rule)
     {
         var t = k.current;
-        if (a.Owner == t && b.Owner == t) return;
-        var what = a.Owner != t && b.Owner != t ? $"{NotHeld(k, a)}; {NotHeld(k, b)}" : a.Owner != t ? NotHeld(k, a) : NotHeld(k, b);
+        bool ha = HeldBy(a, t), hb = HeldBy(b, t);
+        if (ha && hb) return;
+        var what = !ha && !hb ? $"{NotHeld(k, a)}; {NotHeld(k, b)}" : !ha ? NotHeld(k, a) : NotHeld(k, b);
         Violation(k, rule, what);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="t"/> holds <paramref name="l"/> in any mode, as lockdep_assert_held asks: the owner of a
+    /// mutex or spinlock, the writer or any one of the readers of an rw_semaphore (not only its first reader).
+    /// </summary>
+    private static bool HeldBy(ILockInstance l, TaskStruct t)
+    {
+        for (int i = 0; i < l.HolderCount; i++)
+            if (l.Holder(i) == t) return true;
+        return false;
     }
 
     private static string NotHeld(Kernel k, ILockInstance l) =>

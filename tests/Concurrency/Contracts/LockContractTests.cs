@@ -156,6 +156,45 @@ public class LockContractTests(ITestOutputHelper output)
         Assert.Equal(1, r.BugIteration);
     }
 
+    // ------------------------------------------------ lockdep_assert_held on an rw_semaphore: every reader holds it
+
+    private static (Setup s, RwSemaphore sem, TaskStruct q, TaskStruct r) TwoReaders()
+    {
+        var s = Watched();
+        var sem = new RwSemaphore(s.Ih, "test_rwsem", s.M.K.Lockdep.Class("test->rwsem"));
+        var q = s.M.NewProcess("reader2", 0);
+        var r = s.M.NewProcess("bystander", 0);
+        s.M.As(s.P, () => { using var _ = s.M.K.Fn("first_reader"); sem.down_read(); });
+        s.M.As(q, () => { using var _ = s.M.K.Fn("second_reader"); sem.down_read(); });
+        return (s, sem, q, r);
+    }
+
+    [Fact]
+    public void Assert_held_by_the_second_reader_of_an_rw_semaphore_is_silent()
+    {
+        var (s, sem, q, _) = TwoReaders();
+        s.M.As(q, () =>
+        {
+            using var _ = s.M.K.Fn("planted_caller");
+            s.M.K.lockdep_assert_held(sem, "Caller must hold the test rw_semaphore.");
+        });
+        Seq.AssertSilent(s.M.K);
+    }
+
+    [Fact]
+    public void Assert_held_by_a_task_that_is_not_a_reader_fires()
+    {
+        var (s, sem, _, r) = TwoReaders();
+        var rep = Seq.ExpectBug(s.M.K, () => s.M.As(r, () =>
+        {
+            using var _ = s.M.K.Fn("planted_caller");
+            s.M.K.lockdep_assert_held(sem, "Caller must hold the test rw_semaphore.");
+        }));
+        output.WriteLine(rep.Text);
+        Assert.Equal(BugClass.LockContract, rep.Class);
+        Assert.Contains("test_rwsem (test->rwsem) is not held by bystander", rep.Text);
+    }
+
     // ------------------------------------------------ "Caller(s) must hold ..." (lockdep_assert_held), one lock
 
     [Fact]
