@@ -300,6 +300,7 @@ public sealed class Kernel
         if (Bugged) { t.Unwind(depth); return; }
         if (Tracing) Trace(TraceKind.Return, name);
         if (t.HeldLocks.Count > 0) Lockdep.HeldAtReturn(t, name);
+        if (t.WaitQueuedOn is { } wq) WaitEntryAtReturn(t, wq, name);
         if (t.PreemptCount != 0)
         {
             Bug(new BugReport(BugClass.LockHeldAtReturn, $"BUG: scheduling while atomic: {t.Name} returns from {name} with preempt_count {t.PreemptCount}")
@@ -310,6 +311,26 @@ public sealed class Kernel
             });
         }
         t.Unwind(depth);
+    }
+
+    /// <summary>
+    /// A wait entry still queued when the syscall returns: DEFINE_WAIT put it in a frame of this syscall, prepare_to_wait
+    /// linked it into the queue, and no finish_wait (or wake-up) unlinked it. The queue now points into a dead stack
+    /// frame: the next wake_up on it writes there (KASAN: stack-use-after-return), and the task's next wait would add a
+    /// second entry. Reported at the return, where it becomes certain, whether or not a wake-up follows in this schedule.
+    /// </summary>
+    private void WaitEntryAtReturn(TaskStruct t, WaitQueueHead q, string name)
+    {
+        string fn = t.WaitPreparedIn ?? name;
+        Bug(new BugReport(BugClass.UseAfterFree, $"BUG: wait entry left on {q.Describe} when {name} returned")
+        {
+            Functions = new[] { fn, name },
+            Threads = new[] { t.Name },
+            Body = $"{fn} called prepare_to_wait() on {q.Describe} with a wait entry on its stack (DEFINE_WAIT) and no\n" +
+                   $"finish_wait() unlinked it before {name} returned to user space: the queue keeps a pointer into a dead\n" +
+                   "stack frame, and the next wake_up on it writes there (KASAN: stack-out-of-bounds / use-after-return).\n" +
+                   SiteHere().Render(),
+        });
     }
 
     /// <summary>might_sleep(): sleeping with a spinlock held is a bug.</summary>

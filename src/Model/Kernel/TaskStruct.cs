@@ -25,6 +25,9 @@ public sealed class TaskStruct
     /// <summary>This task's index in the harness-owned <see cref="Scheduler"/>; -1 for a task that is not a scheduled thread.</summary>
     internal int SchedIndex = -1;
     public bool SignalPending { get; set; }
+    /// <summary>The wait queue this task's wait entry (DEFINE_WAIT, in <see cref="WaitPreparedIn"/>'s frame) is on; null when on none.</summary>
+    internal WaitQueueHead? WaitQueuedOn;
+    internal string? WaitPreparedIn;
 
     private string[] _fn = new string[32];
     private int _depth;

@@ -24,9 +24,18 @@ public sealed class WaitQueueHead
     {
         _container.ChkAlive(_field); // the wait queue's own lock (q->lock) protects it: no plain access
         var t = _container.K.current;
-        if (!_waiters.Contains(t)) _waiters.Add(t);
+        // DEFINE_WAIT(wait) lives in the caller's frame: if (list_empty(&wait->task_list)) __add_wait_queue(q, wait)
+        if (!_waiters.Contains(t))
+        {
+            _waiters.Add(t);
+            t.WaitQueuedOn = this;
+            t.WaitPreparedIn = t.CurrentFunction;
+        }
         t.State = state;
     }
+
+    /// <summary>The queue's name in reports (container->field).</summary>
+    public string Describe => $"{_container.Describe}->{_field}";
 
     /// <summary>
     /// finish_wait(q, wait): set the task running and, if its wait entry is still on the queue (no wake-up
@@ -47,6 +56,7 @@ public sealed class WaitQueueHead
             _container.ChkAlive(_field);
         }
         _waiters.Remove(t);
+        t.WaitQueuedOn = null;
     }
 
     /// <summary>schedule(): sleep until woken (or a signal is pending when interruptible).</summary>
@@ -69,6 +79,7 @@ public sealed class WaitQueueHead
         foreach (var w in _waiters)
         {
             w.State = TaskStruct.TASK_RUNNING;
+            w.WaitQueuedOn = null; // autoremove_wake_function: list_del_init(&wait->task_list)
             kc?.WakeUp(w); // the woken task's return from schedule() is ordered after the waker's past
         }
         _waiters.Clear();

@@ -12,7 +12,8 @@ namespace InotifySim.Tests.Concurrency.Primitives;
 /// (planted fault + silent twin) per check:
 /// finish_wait on a freed wait_queue_head (KASAN use-after-free, when the wait entry is still queued);
 /// list_add of an entry next to itself (CONFIG_DEBUG_LIST's "list_add double add");
-/// kmem_cache_free of an object from another cache (SLUB's "Wrong slab cache" WARN).
+/// kmem_cache_free of an object from another cache (SLUB's "Wrong slab cache" WARN);
+/// a syscall that returns with its stack wait entry still on a wait queue (the next wake-up writes to a dead frame).
 /// The rw_semaphore wait-for check (a cycle through the second reader) is under Coyote in <see cref="RwSemWaitForGapTests"/>.
 /// </summary>
 public class DetectorGapTests
@@ -51,6 +52,22 @@ public class DetectorGapTests
             Assert.Equal(0, dev.IsFreed ? 0 : dev.Wq.WaiterCount);
         });
         if (freeAfter) k.Spawn(closer, () => { using var f = k.Fn("put_inotify_dev"); k.Slab.kfree(dev); });
+    }
+
+    /// <summary>A reader's syscall (sys_read -> inotify_read) prepares to wait on the device's queue and returns.</summary>
+    private static void WaitAndReturn(Kernel k, bool finish)
+    {
+        TestObj dev = null!;
+        Run(k, "opener", "inotify_open", () => dev = k.Slab.kmalloc(Gfp.GFP_KERNEL, () => new TestObj(k))!);
+        k.Spawn(k.NewTask("reader", 0), () =>
+        {
+            using var e = k.Entry("sys_read");
+            using var f = k.Fn("inotify_read");
+            dev.Wq.prepare_to_wait(TaskStruct.TASK_INTERRUPTIBLE);
+            dev.Wq.prepare_to_wait(TaskStruct.TASK_INTERRUPTIBLE); // the read loop's next round: the same entry, not a second
+            Assert.Equal(1, dev.Wq.WaiterCount);
+            if (finish) dev.Wq.finish_wait();
+        });
     }
 
     private static void Free(Kernel k, TestObj dev)
@@ -92,6 +109,14 @@ public class DetectorGapTests
             k => ReaderAround(k, dev => Free(k, dev), freeAfter: false),
             k => ReaderAround(k, dev => { Wake(k, dev); Free(k, dev); }, freeAfter: false),
             "Access of struct test_obj.wq by task reader/");
+
+        // ------------------------------------------------ a wait entry (DEFINE_WAIT, on the stack) left queued at return
+        yield return new Branch("prepare_to_wait/entry-left-queued-at-return", BugClass.UseAfterFree,
+            "BUG: wait entry left on struct test_obj #1 (kmalloc)->wq when sys_read returned",
+            new[] { "inotify_read", "sys_read" }, new[] { "reader" },
+            k => WaitAndReturn(k, finish: false), // returns with its stack wait entry still linked into dev->wq
+            k => WaitAndReturn(k, finish: true),  // finish_wait unlinks it first
+            "inotify_read called prepare_to_wait() on struct test_obj #1 (kmalloc)->wq", "dead", "stack frame");
 
         // ------------------------------------------------ list_add double add (__list_add_valid: new == prev || new == next)
         yield return new Branch("list_add/double-add-after-head", BugClass.ListCorruption, "list_debug: list_add double add in add_fn",
