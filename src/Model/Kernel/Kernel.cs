@@ -46,7 +46,13 @@ public sealed record TraceObject(string Type, int? Id, string? Cache)
 /// </summary>
 public sealed class Kernel
 {
-    private static readonly AsyncLocal<TaskStruct?> s_current = new();
+    /// <summary>
+    /// The task the running thread simulates: every thread that runs model code sets it before it does (the kernel's
+    /// constructor, <see cref="SetCurrent"/>/As, each simulated thread's start), and nothing needs it to flow into other
+    /// threads (the model starts no task of its own that does not set it, and has no async code). A thread-static,
+    /// not an AsyncLocal: it is read in every kernel function, and an AsyncLocal read walks the execution context.
+    /// </summary>
+    [ThreadStatic] private static TaskStruct? t_current;
 
     public SchedMode Mode { get; }
     public bool FaultInjection { get; set; }
@@ -101,7 +107,7 @@ public sealed class Kernel
         LIST_POISON1 = new ListHead(Globals, "LIST_POISON1");
         LIST_POISON2 = new ListHead(Globals, "LIST_POISON2");
         _init = NewTask("init", 0);
-        s_current.Value = _init;
+        t_current = _init;
     }
 
     public IReadOnlyList<TaskStruct> Tasks => _tasks;
@@ -112,7 +118,7 @@ public sealed class Kernel
     public TaskStruct current
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => s_current.Value ?? _init;
+        get => t_current ?? _init;
     }
 
     public TaskStruct NewTask(string comm, int uid)
@@ -123,7 +129,7 @@ public sealed class Kernel
     }
 
     /// <summary>Makes <paramref name="t"/> the current task of this flow of control.</summary>
-    public void SetCurrent(TaskStruct t) => s_current.Value = t;
+    public void SetCurrent(TaskStruct t) => t_current = t;
 
     /// <summary>
     /// Starts a simulated thread. Under Coyote (the assembly is rewritten) the Task is a
@@ -142,7 +148,7 @@ public sealed class Kernel
                 // a harness-owned thread, not a Coyote operation: the main operation waits through the scheduler
                 sched.StartDirect(me, () =>
                 {
-                    s_current.Value = t;
+                    t_current = t;
                     body();
                 });
                 return System.Threading.Tasks.Task.CompletedTask;
@@ -150,7 +156,7 @@ public sealed class Kernel
             // Coyote's controlled Task.Run, called by name: this assembly is not rewritten (Model.csproj)
             return Microsoft.Coyote.Rewriting.Types.Threading.Tasks.Task.Run(() =>
             {
-                s_current.Value = t;
+                t_current = t;
                 sched.WaitFirstTurn(me);
                 body();
                 sched.Exit(t);
@@ -158,15 +164,15 @@ public sealed class Kernel
         }
         if (Mode == SchedMode.Sequential)
         {
-            var saved = s_current.Value;
-            s_current.Value = t;
+            var saved = t_current;
+            t_current = t;
             try { body(); }
-            finally { s_current.Value = saved; }
+            finally { t_current = saved; }
             return System.Threading.Tasks.Task.CompletedTask;
         }
         return Microsoft.Coyote.Rewriting.Types.Threading.Tasks.Task.Run(() =>
         {
-            s_current.Value = t;
+            t_current = t;
             body();
         });
     }
