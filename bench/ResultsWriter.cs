@@ -50,11 +50,28 @@ public sealed class ResultsWriter
         return RuntimeInformation.ProcessArchitecture.ToString();
     }
 
+    /// <summary>The short commit of this build (AssemblyInformationalVersion "1.0.0+SHA"), or "".</summary>
+    private static string BuiltCommit()
+    {
+        var v = typeof(ResultsWriter).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "";
+        int plus = v.IndexOf('+');
+        if (plus < 0) return "";
+        var sha = v[(plus + 1)..];
+        return sha.Length >= 7 && sha.All(Uri.IsHexDigit) ? sha[..7] : "";
+    }
+
     public void Write()
     {
         Directory.CreateDirectory(_o.OutDir);
-        string commit = Sh("git", "rev-parse --short HEAD");
-        string dirty = Sh("git", "status --porcelain --untracked-files=no") is "" or "?" ? "" : " (with uncommitted changes)";
+        // the commit the binary was built from (the SDK stamps it into the informational version): a copy run from
+        // elsewhere, or a checkout moved on since the build, would otherwise be credited with the wrong commit
+        string checkout = Sh("git", "rev-parse --short HEAD");
+        string built = BuiltCommit();
+        string commit = built == "" ? checkout : built;
+        string dirty = built != "" && !checkout.StartsWith(built, StringComparison.Ordinal) && !built.StartsWith(checkout, StringComparison.Ordinal)
+            ? $" (the binary's build; the checkout found at run time is at `{checkout}`)"
+            : Sh("git", "status --porcelain --untracked-files=no") is "" or "?" ? "" : " (with uncommitted changes)";
         var sb = new StringBuilder();
         sb.AppendLine("# Benchmark: iteration cost and iterations to the first bug");
         sb.AppendLine();
