@@ -132,8 +132,8 @@ public sealed class Kernel
     public void SetCurrent(TaskStruct t) => t_current = t;
 
     /// <summary>
-    /// Starts a simulated thread. Under Coyote (the assembly is rewritten) the Task is a
-    /// controlled operation, unless the harness-owned scheduler hands over directly (<see cref="Scheduler.Direct"/>:
+    /// Starts a simulated thread. Under Coyote the Task is a controlled operation (Coyote's controlled Task.Run,
+    /// called by name: this assembly is not rewritten), unless the harness-owned scheduler hands over directly (<see cref="Scheduler.Direct"/>:
     /// the thread runs on the scheduler's pool and the returned Task is already complete); sequentially it runs to
     /// completion at once.
     /// </summary>
