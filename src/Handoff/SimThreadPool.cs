@@ -8,8 +8,8 @@ namespace InotifySim.Handoff;
 /// scheduling point: a switch between simulated threads is one semaphore release and one wait
 /// (a short spin, then a futex sleep), not a Coyote operation handoff, and a simulated thread is not a
 /// new OS thread per schedule. The threads are started with <see cref="Thread.UnsafeStart()"/>: they
-/// inherit no ExecutionContext, so Coyote's async-local runtime does not flow into them and the
-/// rewritten model code they run sees no controlled operation (its memory-access hooks are no-ops).
+/// inherit no ExecutionContext, so Coyote's async-local runtime does not flow into them: the model code they
+/// run (not rewritten either, src/Model/Model.csproj) is invisible to Coyote.
 /// </para>
 /// <para>
 /// The protocol (kept by the harness's scheduler): at any moment at most one of the pool's threads
