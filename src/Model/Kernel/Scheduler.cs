@@ -192,26 +192,18 @@ public sealed class Scheduler
     private void ExitDirect(int me)
     {
         var t = _threads[me];
-        t.Done = true;
         if (!_aborting)
         {
-            ulong enabled = EnabledMask();
-            if (enabled != 0)
+            Exit(t.Task); // the exit decision, or the hang check and the join when no thread can run
+            if (_turn >= 0)
             {
-                Switches++;
-                int next = Decide(DecisionKind.Exit, enabled, me, "exit");
-                _turn = next;
-                _pool!.Resume(next);
+                _pool!.Resume(_turn);
                 return;
             }
-            foreach (var o in _threads)
-            {
-                if (!o.Done) ReportHang(t.Task);
-            }
-            _k.Kcsan?.JoinAll(); // join: the main operation goes on after everything the threads did
         }
         else
         {
+            t.Done = true;
             foreach (var o in _threads)
             {
                 if (o.Done) continue;
@@ -219,8 +211,8 @@ public sealed class Scheduler
                 _pool!.Resume(o.Index);
                 return;
             }
+            _turn = -1;
         }
-        _turn = -1;
         _pool!.Finished();
     }
 
