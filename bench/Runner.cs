@@ -134,7 +134,7 @@ public static class Runner
                 sched.Begin();
                 if (pool != null)
                 {
-                    while (!pool.WaitFinished(1000)) { }
+                    while (!pool.WaitFinished(1000)) Microsoft.Coyote.Runtime.SchedulingPoint.Interleave(); // as Explorer: keeps Coyote's hang monitor quiet
                     if (sched.Failure is { } f) throw f;
                 }
                 else foreach (var t in ts) t.Wait();
