@@ -13,6 +13,8 @@ public sealed class CostResults
     public required CostRow Mutex { get; init; }
     /// <summary>The scenarios with the default (direct) handoff.</summary>
     public required List<CostRow> Scenarios { get; init; }
+    /// <summary>The same scenarios, paired, direct handoff with one schedule per Coyote iteration (no batches: each schedule pays Coyote's per-iteration floor).</summary>
+    public required List<CostRow> ScenariosUnbatched { get; init; }
     /// <summary>The same scenarios, paired, with the Coyote operation handoff (the old path).</summary>
     public required List<CostRow> ScenariosCoyote { get; init; }
     /// <summary>The machine while the costs were measured.</summary>
@@ -91,6 +93,7 @@ public static class Costs
             foreach (var sc in ScenarioCatalog.All)
             {
                 Runner.Scenario(sc, Fix.All, 12, Seed);
+                Runner.Scenario(sc, Fix.All, 12, Seed, batch: 1);
                 Runner.Scenario(sc, Fix.All, 12, Seed, handoff: HandoffMode.Coyote);
             }
             foreach (bool alt in new[] { false, true })
@@ -116,6 +119,7 @@ public static class Costs
             foreach (var sc in ScenarioCatalog.All)
             {
                 Add(Runner.Scenario(sc, Fix.All, n, Seed));
+                Add(Runner.Scenario(sc, Fix.All, n, Seed, batch: 1));
                 Add(Runner.Scenario(sc, Fix.All, n, Seed, handoff: HandoffMode.Coyote));
                 Add(Runner.Empty(n / 3, Seed)); // re-measure the denominator between scenarios
             }
@@ -168,6 +172,7 @@ public static class Costs
             KernelOnly = Row("new Kernel only"),
             Mutex = Row(samples.Keys.First(k => k.Contains("mutex pairs"))),
             Scenarios = ScenarioCatalog.All.Select(sc => Row(sc.Name)).ToList(),
+            ScenariosUnbatched = ScenarioCatalog.All.Select(sc => Row(sc.Name + Runner.UnbatchedSuffix)).ToList(),
             ScenariosCoyote = ScenarioCatalog.All.Select(sc => Row(sc.Name + Runner.CoyoteHandoffSuffix)).ToList(),
             Load = load,
             PingPong = pp,
@@ -175,14 +180,14 @@ public static class Costs
             Model = new List<ModelCost>(),
             Site = new[] { 2, 4, 8 }.Select(d => { var (ns, b) = Profile.SiteCost(d); return (d, ns, b); }).ToArray(),
         };
-        log($"  empty {res.Empty.MicrosPerIter:F0} us/it, mutex micro-test {res.Mutex.Ratio:F1}x, scenarios mean {res.MeanScenarioRatio:F1}x (Coyote handoff {res.MeanScenarioRatioCoyote:F1}x)");
+        log($"  empty {res.Empty.MicrosPerIter:F0} us/it, mutex micro-test {res.Mutex.Ratio:F1}x, scenarios mean {res.MeanScenarioRatio:F1}x per schedule (1 schedule per iteration {res.ScenariosUnbatched.Average(r => r.Ratio):F1}x, Coyote handoff {res.MeanScenarioRatioCoyote:F1}x)");
         foreach (var r in pp) log($"  {r.Name,-60} {r.MicrosPerIter,8:F0} us/it  switches {r.Switches,5:F0}  Coyote steps {r.CoyoteSteps,5:F0}");
         log($"  per switch (micro-test): direct {res.PerSwitch.direct:F1} us, Coyote handoff {res.PerSwitch.coyote:F1} us");
         log($"  machine: {load.Cpus} of {load.MachineCpus} CPUs (affinity {load.Affinity}), other load {load.OtherLoadCores:F2} cores, loadavg {load.LoadAvgStart} -> {load.LoadAvgEnd}");
         var ta = Row("rm-vs-death (Coyote trace analysis on)");
         log($"  rm-vs-death with Coyote's trace analysis on: {ta.MicrosPerIter:F0} us/it ({ta.Ratio:F1}x; off: {res.Scenarios.First(r => r.Name == "rm-vs-death").Ratio:F1}x)");
-        foreach (var (row, old) in res.Scenarios.Zip(res.ScenariosCoyote))
-            log($"  {row.Name,-22} {row.MicrosPerIter,8:F0} us/it {row.Ratio,6:F1}x (Coyote handoff {old.MicrosPerIter,6:F0} us/it {old.Ratio,5:F1}x)  switches {row.Switches,4:F0}  steps {row.CoyoteSteps,4:F0}/{old.CoyoteSteps,4:F0}  points {row.ModelPoints,6:F0}  cpu {100 * row.CpuShare,4:F0}%" + ((row.Bug ?? old.Bug) is { } bg ? "  BUG: " + bg.Split('\n')[0] : ""));
+        foreach (var ((row, one), old) in res.Scenarios.Zip(res.ScenariosUnbatched).Zip(res.ScenariosCoyote))
+            log($"  {row.Name,-22} {row.MicrosPerIter,8:F0} us/sched {row.Ratio,6:F1}x (1/it {one.Ratio,5:F1}x; Coyote handoff {old.MicrosPerIter,6:F0} us/it {old.Ratio,5:F1}x)  switches {row.Switches,4:F0}  steps {row.CoyoteSteps,4:F0}/{old.CoyoteSteps,4:F0}  points {row.ModelPoints,6:F0}  cpu {100 * row.CpuShare,4:F0}%" + ((row.Bug ?? old.Bug) is { } bg ? "  BUG: " + bg.Split('\n')[0] : ""));
         foreach (var sc in ScenarioCatalog.All) res.Model.Add(Profile.Measure(sc, opt.ModelIterations));
         log("  model-only (sequential) costs measured");
         return res;

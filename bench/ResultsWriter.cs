@@ -101,26 +101,29 @@ public sealed class ResultsWriter
         sb.AppendLine(string.Create(Inv, $"Machine during the measurement: **{L.Cpus} of {L.MachineCpus} CPUs** usable (affinity {L.Affinity}); other processes' load {(double.IsNaN(L.OtherLoadCores) ? "unknown" : L.OtherLoadCores.ToString("F2", Inv) + " cores")} " +
                       $"(the machine's busy CPU time minus this process's, per second); load average {L.LoadAvgStart} at the start, {L.LoadAvgEnd} at the end."));
         sb.AppendLine();
-        sb.AppendLine($"{_o.CostIterations} iterations per test and round, {_o.CostRounds} round(s), median over rounds, after a warm-up of three passes over every test with a pause after each (the tiered JIT's promotion to optimized code: steady state is measured, not JIT time); the empty test is re-measured between scenarios, ratio = time per iteration / empty test's. " +
-                      "Each scenario is measured twice, back to back: with the **direct** handoff (the default: simulated threads on harness-owned OS threads reused across schedules, a switch is a semaphore handoff Coyote does not see) " +
+        sb.AppendLine($"{_o.CostIterations} iterations (for a scenario: schedules) per test and round, {_o.CostRounds} round(s), median over rounds, after a warm-up of three passes over every test with a pause after each (the tiered JIT's promotion to optimized code: steady state is measured, not JIT time); the empty test is re-measured between scenarios, ratio = time per iteration (for a scenario: per schedule) / empty test's. " +
+                      $"Each scenario is measured three times, back to back: with the **direct** handoff as `hunt` and `verify` run it (the default: simulated threads on harness-owned OS threads reused across schedules, a switch is a semaphore handoff Coyote does not see; {InotifySim.Scenarios.Exploration.Explorer.DefaultSchedulesPerIteration} schedules per Coyote iteration, so Coyote's per-iteration floor is paid once per batch), " +
+                      "with the direct handoff and **one schedule per Coyote iteration** (every schedule pays the floor), " +
                       "and with the **Coyote** handoff (every simulated thread a Coyote operation, every switch `Operation.PauseUntil`). " +
                       "Switches = the harness scheduler's context switches per schedule (preemptions + switches at blocking and exit); Coyote steps = TestReport's explored steps per iteration; model points = `Kernel.Point()` calls per iteration.");
         sb.AppendLine();
-        sb.AppendLine("| test | threads | direct µs/it | direct ratio | Coyote-handoff µs/it | Coyote-handoff ratio | CPU µs/it direct / Coyote | switches/it | Coyote steps/it (direct / Coyote) | model points/it |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| test | threads | direct µs/schedule | direct ratio | 1 schedule/it µs | 1 schedule/it ratio | Coyote-handoff µs/it | Coyote-handoff ratio | CPU µs direct / Coyote | switches/schedule | Coyote steps per schedule (direct / Coyote) | model points/schedule |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in new[] { c.Empty, c.KernelOnly, c.Mutex })
-            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null ? " **(bug!)**" : "")} | | {r.MicrosPerIter:F0} | {r.Ratio:F1}x | | | {r.MicrosPerIter * r.CpuShare:F0} | | {r.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
-        foreach (var (r, o) in c.Scenarios.Zip(c.ScenariosCoyote))
-            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null || o.Bug != null ? " **(bug!)**" : "")} | {r.Threads} | {r.MicrosPerIter:F0} | **{r.Ratio:F1}x** | {o.MicrosPerIter:F0} | {o.Ratio:F1}x | {r.MicrosPerIter * r.CpuShare:F0} / {o.MicrosPerIter * o.CpuShare:F0} | {r.Switches:F1} | {r.CoyoteSteps:F0} / {o.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null ? " **(bug!)**" : "")} | | {r.MicrosPerIter:F0} | {r.Ratio:F1}x | | | | | {r.MicrosPerIter * r.CpuShare:F0} | | {r.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
+        foreach (var ((r, u), o) in c.Scenarios.Zip(c.ScenariosUnbatched).Zip(c.ScenariosCoyote))
+            sb.AppendLine(string.Create(Inv, $"| {r.Name}{(r.Bug != null || u.Bug != null || o.Bug != null ? " **(bug!)**" : "")} | {r.Threads} | {r.MicrosPerIter:F0} | **{r.Ratio:F1}x** | {u.MicrosPerIter:F0} | {u.Ratio:F1}x | {o.MicrosPerIter:F0} | {o.Ratio:F1}x | {r.MicrosPerIter * r.CpuShare:F0} / {o.MicrosPerIter * o.CpuShare:F0} | {r.Switches:F1} | {r.CoyoteSteps:F1} / {o.CoyoteSteps:F0} | {r.ModelPoints:F0} |"));
         double cpuEmpty = c.Empty.MicrosPerIter * c.Empty.CpuShare;
         sb.AppendLine();
         sb.AppendLine(string.Create(Inv, $"By CPU time instead of wall time (this process's CPU time per iteration, less disturbed by other load): empty {cpuEmpty:F0} µs; scenario mean ratio direct {c.Scenarios.Average(r => r.MicrosPerIter * r.CpuShare) / cpuEmpty:F1}x, Coyote handoff {c.ScenariosCoyote.Average(r => r.MicrosPerIter * r.CpuShare) / cpuEmpty:F1}x."));
         sb.AppendLine();
         var two = c.Scenarios.Where(r => r.Threads == 2).ToList();
         var twoOld = c.ScenariosCoyote.Where(r => r.Threads == 2).ToList();
+        var twoOne = c.ScenariosUnbatched.Where(r => r.Threads == 2).ToList();
         double perSwitch = SlopePerSwitch(c, c.Scenarios), perSwitchOld = SlopePerSwitch(c, c.ScenariosCoyote);
         sb.AppendLine(string.Create(Inv, $"Scenario mean ratio: direct **{c.MeanScenarioRatio:F1}x** (geometric mean {c.GeoMeanScenarioRatio:F1}x), Coyote handoff {c.MeanScenarioRatioCoyote:F1}x; the 3x30 mutex micro-test (Coyote's own scheduler) is {c.Mutex.Ratio:F1}x."));
-        sb.AppendLine(string.Create(Inv, $"Two-thread scenarios at most 3x the empty iteration: direct {two.Count(r => r.Ratio <= 3)} of {two.Count} (worst {(two.Count > 0 ? two.Max(r => r.Ratio) : 0):F1}x), Coyote handoff {twoOld.Count(r => r.Ratio <= 3)} of {twoOld.Count} (worst {(twoOld.Count > 0 ? twoOld.Max(r => r.Ratio) : 0):F1}x)."));
+        sb.AppendLine(string.Create(Inv, $"Two-thread scenarios at most 3x the empty iteration: direct {two.Count(r => r.Ratio <= 3)} of {two.Count} (worst {(two.Count > 0 ? two.Max(r => r.Ratio) : 0):F1}x), " +
+                      $"one schedule per Coyote iteration {twoOne.Count(r => r.Ratio <= 3)} of {twoOne.Count} (mean {(twoOne.Count > 0 ? twoOne.Average(r => r.Ratio) : 0):F1}x, worst {(twoOne.Count > 0 ? twoOne.Max(r => r.Ratio) : 0):F1}x), Coyote handoff {twoOld.Count(r => r.Ratio <= 3)} of {twoOld.Count} (worst {(twoOld.Count > 0 ? twoOld.Max(r => r.Ratio) : 0):F1}x)."));
         sb.AppendLine(string.Create(Inv, $"**Per-switch cost on this machine** ({L.Cpus} CPU{(L.Cpus == 1 ? "" : "s")}): switch micro-test direct **{c.PerSwitch.direct:F1} µs**, Coyote handoff **{c.PerSwitch.coyote:F1} µs**; " +
                       $"least-squares fit over the scenarios (µs/it − empty − model-only against switches/it, through the origin) direct {perSwitch:F1} µs, Coyote handoff {perSwitchOld:F1} µs."));
         sb.AppendLine();

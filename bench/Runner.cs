@@ -29,8 +29,10 @@ public static class Runner
     private static readonly Type s_stateType = typeof(Explorer).GetNestedType("State", BindingFlags.NonPublic)
         ?? throw new InvalidOperationException("Explorer.State not found (the bench binds to Explorer's iteration body)");
     private static readonly Action<HuntOptions, object> s_iteration = BindIteration();
-    private static readonly FieldInfo s_machineField = s_stateType.GetField("Machine")!;
-    private static readonly FieldInfo s_schedField = s_stateType.GetField("Sched")!;
+    private static readonly FieldInfo s_iterationField = s_stateType.GetField("Iteration")!;
+    private static readonly FieldInfo s_stepsField = s_stateType.GetField("StepsTotal")!;
+    private static readonly FieldInfo s_switchesField = s_stateType.GetField("SwitchesTotal")!;
+    private static readonly FieldInfo s_threadsField = s_stateType.GetField("MaxThreads")!;
     private static readonly MethodInfo s_dispose = s_stateType.GetMethod("Dispose")!;
 
     private static Action<HuntOptions, object> BindIteration()
@@ -45,7 +47,13 @@ public static class Runner
     /// <summary>The harness's one Coyote configuration (Explorer.MakeConfiguration): the empty test and the scenarios run alike.</summary>
     public static Configuration BaseConfig(uint iterations, uint seed) => Explorer.MakeConfiguration((int)iterations);
 
-    private static CostSample RunEngine(string name, Configuration c, Action body, Func<long>? modelPoints = null, Func<long>? switches = null)
+    /// <summary>
+    /// Runs <paramref name="body"/> as the engine's test; without <paramref name="totals"/> an iteration is one sample
+    /// and the step/switch counters are read after each iteration; with it, the totals (schedules, model points,
+    /// switches) are read once at the end (the explorer's batches: several schedules per Coyote iteration).
+    /// </summary>
+    private static CostSample RunEngine(string name, Configuration c, Action body, Func<long>? modelPoints = null, Func<long>? switches = null,
+        Func<(int schedules, long points, long switches)>? totals = null)
     {
         int entered = 0;
         long points = 0, sw0 = 0;
@@ -57,8 +65,9 @@ public static class Runner
         sw.Stop();
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var r = engine.TestReport;
-        int paths = r.NumOfExploredFairPaths + r.NumOfExploredUnfairPaths;
-        double steps = (double)(r.TotalExploredFairSteps + r.TotalExploredUnfairSteps) / Math.Max(1, paths);
+        double coyoteSteps = r.TotalExploredFairSteps + r.TotalExploredUnfairSteps;
+        if (totals != null) (entered, points, sw0) = totals();
+        double steps = coyoteSteps / Math.Max(1, entered);
         return new CostSample(name, entered, sw.Elapsed.TotalSeconds, steps, (double)points / Math.Max(1, entered),
             r.NumOfFoundBugs > 0, r.NumOfFoundBugs > 0 ? string.Join("\n", r.BugReports) : null, cpu, (double)sw0 / Math.Max(1, entered));
     }
@@ -145,25 +154,31 @@ public static class Runner
     public const string CoyoteHandoffSuffix = " (Coyote handoff)";
 
     /// <summary>A scenario's iterations on a fix set, through Explorer's iteration body (the default strategy), with either handoff.</summary>
+    /// <summary>The name suffix of a scenario measured with one schedule per Coyote iteration (the direct handoff without batches).</summary>
+    public const string UnbatchedSuffix = " (1 schedule per iteration)";
+
+    /// <summary>
+    /// A scenario's schedules on a fix set, through Explorer's iteration body (the default strategy), with either handoff,
+    /// in the explorer's batches (<paramref name="batch"/>: schedules per Coyote iteration; null: the explorer's default).
+    /// The sample counts schedules, not Coyote iterations.
+    /// </summary>
     public static CostSample Scenario(InotifySim.Scenarios.Scenario sc, Fix fixes, uint iterations, uint seed, bool traceAnalysis = false,
-        HandoffMode handoff = Explorer.DefaultHandoff)
+        HandoffMode handoff = Explorer.DefaultHandoff, int? batch = null)
     {
-        var o = new HuntOptions { Scenario = sc, Fixes = fixes, Iterations = (int)iterations, Seed = seed, Handoff = handoff };
+        var o = new HuntOptions
+        {
+            Scenario = sc, Fixes = fixes, Iterations = (int)iterations, Seed = seed, Handoff = handoff,
+            SchedulesPerIteration = batch ?? Explorer.DefaultSchedulesPerIteration,
+        };
         var st = Activator.CreateInstance(s_stateType, nonPublic: true)!;
-        var config = Explorer.MakeConfiguration(o.Iterations).WithTraceAnalysisEnabled(traceAnalysis);
+        var config = Explorer.MakeConfiguration(Explorer.CoyoteIterations(o)).WithTraceAnalysisEnabled(traceAnalysis);
         try
         {
-            int threads = 0;
-            var sample = RunEngine(sc.Name + (traceAnalysis ? " (Coyote trace analysis on)" : "") + (handoff == HandoffMode.Coyote ? CoyoteHandoffSuffix : ""),
-                config, () => s_iteration(o, st),
-                () => (s_machineField.GetValue(st) as Machine)?.K.Steps ?? 0,
-                () =>
-                {
-                    var sched = s_schedField.GetValue(st) as Scheduler;
-                    threads = Math.Max(threads, sched?.ThreadCount ?? 0);
-                    return sched?.Switches ?? 0;
-                });
-            return sample with { Threads = threads };
+            string name = sc.Name + (traceAnalysis ? " (Coyote trace analysis on)" : "") + (handoff == HandoffMode.Coyote ? CoyoteHandoffSuffix : "")
+                + (handoff == HandoffMode.Direct && Explorer.BatchSize(o) == 1 && batch != null ? UnbatchedSuffix : "");
+            var sample = RunEngine(name, config, () => s_iteration(o, st), totals: () =>
+                ((int)s_iterationField.GetValue(st)!, (long)s_stepsField.GetValue(st)!, (long)s_switchesField.GetValue(st)!));
+            return sample with { Threads = (int)s_threadsField.GetValue(st)! };
         }
         finally
         {

@@ -54,6 +54,12 @@ public sealed class HuntOptions
     public Coverage? Coverage { get; init; }
     /// <summary>How a switch hands the turn over (<see cref="HandoffMode"/>; default <see cref="Explorer.DefaultHandoff"/>).</summary>
     public HandoffMode Handoff { get; init; } = Explorer.DefaultHandoff;
+    /// <summary>
+    /// Schedules one Coyote iteration runs, one after another, under the direct handoff (the Coyote handoff runs
+    /// one: its threads are Coyote operations of the iteration). Nothing of a schedule depends on it: schedule
+    /// numbers, seeds, the enumerator's order, the traces and the verdicts are the same for every value.
+    /// </summary>
+    public int SchedulesPerIteration { get; init; } = Explorer.DefaultSchedulesPerIteration;
 }
 
 /// <summary>The outcome of a hunt, a verify run or a replay.</summary>
@@ -99,6 +105,9 @@ public sealed class HuntResult
 /// checks and the teardown. The first detector report stops the schedule (Specification.Assert), and
 /// the engine stops at the first bug. Coyote only executes: with exactly one enabled operation at every
 /// step its own strategy has nothing to choose, and its execution-trace analysis is off.
+/// Under the direct handoff one Coyote iteration runs up to <see cref="HuntOptions.SchedulesPerIteration"/>
+/// schedules: Coyote's per-iteration floor (a new operation thread and a new monitor thread) is paid once
+/// per batch, not once per schedule (docs/bench/harness-scheduler.md, stop 13).
 /// </summary>
 public static class Explorer
 {
@@ -122,6 +131,11 @@ public static class Explorer
         public SimThreadPool? Pool;
         /// <summary>The pool's threads are inside a schedule (spawned, not yet all finished): it must not be reused.</summary>
         public bool PoolBusy;
+        /// <summary>The current schedule's end (<see cref="EndSchedule"/>) has run.</summary>
+        public bool Ended = true;
+        /// <summary>Totals over every schedule ended so far (the bench's per-schedule statistics).</summary>
+        public long StepsTotal, SwitchesTotal;
+        public int MaxThreads;
 
         /// <summary>Ends the pool's threads (the bench, which drives <see cref="Iteration"/> itself, calls it by reflection).</summary>
         public void Dispose()
@@ -133,6 +147,22 @@ public static class Explorer
 
     /// <summary>The handoff every run uses unless its options say otherwise.</summary>
     public const HandoffMode DefaultHandoff = HandoffMode.Direct;
+
+    /// <summary>Schedules per Coyote iteration under the direct handoff unless the options say otherwise.</summary>
+    public const int DefaultSchedulesPerIteration = 32;
+
+    /// <summary>Schedules one Coyote iteration of this run may run (1 under the Coyote handoff).</summary>
+    public static int BatchSize(HuntOptions o) => o.Handoff == HandoffMode.Direct ? Math.Max(1, o.SchedulesPerIteration) : 1;
+
+    /// <summary>The most schedules this run may run (a replay runs one; 0 iterations: no limit).</summary>
+    public static int ScheduleLimit(HuntOptions o) => o.Replay != null ? 1 : o.Iterations > 0 ? o.Iterations : int.MaxValue;
+
+    /// <summary>The Coyote iterations that run <see cref="ScheduleLimit"/> schedules in batches of <see cref="BatchSize"/>.</summary>
+    public static int CoyoteIterations(HuntOptions o)
+    {
+        long limit = ScheduleLimit(o), b = BatchSize(o);
+        return (int)Math.Min(int.MaxValue, (limit + b - 1) / b);
+    }
 
     /// <summary>The Coyote configuration of every run of the harness (the one Coyote host: CLI, tests and bench use it).</summary>
     public static Configuration MakeConfiguration(int iterations) =>
@@ -187,17 +217,22 @@ public static class Explorer
         var st = new State();
         if (o.Replay == null && o.PreemptionBound is int k)
             st.Enumerator = new BoundedEnumerator(k, o.Parts, o.Part);
-        int iterations = o.Replay != null ? 1 : o.Iterations > 0 ? o.Iterations : int.MaxValue;
-        var config = MakeConfiguration(iterations);
+        var config = MakeConfiguration(CoyoteIterations(o));
         var sw = Stopwatch.StartNew();
         using var engine = TestingEngine.Create(config, () => Iteration(o, st));
         // Coyote 1.7.11 writes its progress ("... Running test iterations") to Console.Out even with console logging off
         engine.SetLogger(new Microsoft.Coyote.Logging.TextWriterLogger(TextWriter.Null, Microsoft.Coyote.Logging.VerbosityLevel.None));
         engine.RegisterEndIterationCallBack(_ =>
         {
-            EndSchedule(o, st);
-            o.Progress?.Invoke(st.Iteration);
-            if (st.Stop || (o.ShouldStop?.Invoke() ?? false) || (st.Enumerator?.Exhausted ?? false)) engine.Stop();
+            // A schedule Coyote ended (a failure, or an iteration it cancelled) is ended here, and the engine is not
+            // stopped: it stops by itself after a failed iteration, and a Stop() racing with its recording of the
+            // bug lost the bug from the TestReport.
+            if (!st.Ended)
+            {
+                EndScheduleAndReport(o, st);
+                return;
+            }
+            if (st.Stop) engine.Stop();
         });
         try
         {
@@ -236,42 +271,84 @@ public static class Explorer
         };
     }
 
+    /// <summary>
+    /// After every schedule: <see cref="EndSchedule"/>, the progress callback, and whether the run stops here (the
+    /// schedule limit, the stop poll, an exhausted tree; a failed schedule stops the engine by itself).
+    /// </summary>
+    private static void EndScheduleAndReport(HuntOptions o, State st)
+    {
+        st.Ended = true;
+        EndSchedule(o, st);
+        o.Progress?.Invoke(st.Iteration);
+        if (st.Iteration >= ScheduleLimit(o) || (o.ShouldStop?.Invoke() ?? false) || (st.Enumerator?.Exhausted ?? false))
+            st.Stop = true;
+    }
+
     /// <summary>After every schedule (also a failing one): the enumerator advances, PCT learns the schedule length, coverage is added.</summary>
     private static void EndSchedule(HuntOptions o, State st)
     {
         var sched = st.Sched;
         if (sched is null) return;
+        st.StepsTotal += st.Machine?.K.Steps ?? 0;
+        st.SwitchesTotal += sched.Switches;
+        st.MaxThreads = Math.Max(st.MaxThreads, sched.ThreadCount);
         if (sched.Points > st.MaxPoints) st.MaxPoints = sched.Points;
         bool counted = true; // verify split over parts: a run that belongs to another part is not this part's coverage
         if (st.Enumerator is { Exhausted: false } en && st.Report is null) counted = en.EndRun(sched.Cut);
         if (o.Coverage != null && st.RunCov != null && counted) o.Coverage.Add(sched, st.RunCov);
     }
 
+    /// <summary>
+    /// One Coyote iteration: up to <see cref="BatchSize"/> schedules, one after another, each ended (enumerator,
+    /// coverage, progress) before the next begins; the first failing schedule ends the batch and fails the iteration.
+    /// </summary>
     private static void Iteration(HuntOptions o, State st)
+    {
+        int batch = BatchSize(o);
+        for (int b = 0; b < batch && !st.Stop; b++)
+        {
+            // No Coyote step between schedules: Coyote's hang monitor fires only while the operation waits (the
+            // pool wait in Schedule takes a step each second), not while it runs; a batch of 20 schedules of
+            // 300 ms each (6 s, over the 5 s deadlock timeout) ended clean without one.
+            var failure = OneSchedule(o, st);
+            if (st.Stop && st.Sched is null) return; // no schedule left (NextPolicy)
+            if (failure != null)
+            {
+                // the iteration fails: Coyote's end-of-iteration callback ends the schedule
+                EndIteration(failure);
+                return;
+            }
+            EndScheduleAndReport(o, st);
+        }
+    }
+
+    /// <summary>The next schedule, run to its end; what it threw (null: it passed).</summary>
+    private static Exception? OneSchedule(HuntOptions o, State st)
     {
         var policy = NextPolicy(o, st, st.Iteration);
         if (policy is null)
         {
             st.Stop = true;
             st.Sched = null;
-            return;
+            return null;
         }
         st.Iteration++;
         st.Report = null;
+        st.Ended = false;
         if (o.Handoff == HandoffMode.Direct)
         {
             // The whole schedule (setup, end checks, teardown) runs here, on Coyote's controlled operation; only the
             // simulated threads run on the pool's threads. Neither this assembly nor the model is rewritten by
             // Coyote (Scenarios.csproj, Model.csproj), so model code on the operation pays no call-site hook.
             var pool = st.Pool ??= new SimThreadPool("inotify-sim");
-            Exception? failure = null;
             try
             {
                 Schedule(o, st, policy, pool);
+                return null;
             }
             catch (Exception e)
             {
-                failure = e;
+                return e;
             }
             finally
             {
@@ -284,19 +361,16 @@ public static class Explorer
                     st.PoolBusy = false;
                 }
             }
-            EndIteration(failure);
-            return;
         }
-        Exception? thrown = null;
         try
         {
             Schedule(o, st, policy, null);
+            return null;
         }
         catch (Exception e)
         {
-            thrown = e;
+            return e;
         }
-        EndIteration(thrown);
     }
 
     /// <summary>
