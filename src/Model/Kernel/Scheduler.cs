@@ -71,6 +71,9 @@ public interface ISchedulePolicy
 /// </summary>
 public sealed class Scheduler
 {
+    /// <summary>Simulated threads one schedule may have (a runnable set is a 64-bit mask); a script with more is refused before exploring.</summary>
+    public const int MaxThreads = 64;
+
     private sealed class SimThread
     {
         public required int Index;
@@ -124,7 +127,7 @@ public sealed class Scheduler
     /// <summary>Registers a simulated thread (before <see cref="Begin"/>); returns its index.</summary>
     internal int Register(TaskStruct t)
     {
-        if (_threads.Count >= 64) throw new InvalidOperationException("the scheduler handles at most 64 simulated threads");
+        if (_threads.Count >= MaxThreads) throw new InvalidOperationException($"the scheduler handles at most {MaxThreads} simulated threads");
         var st = new SimThread { Index = _threads.Count, Task = t };
         _threads.Add(st);
         t.SchedIndex = st.Index;

@@ -157,6 +157,8 @@ public static class CliMain
     {
         var output = a.Get("json")!;
         var junit = a.Get("junit");
+        Destinations.CheckDistinct(a.Positionals.Select(p => ((string?)p, "summary", false))
+            .Concat(new (string?, string, bool)[] { (output, "--json", true), (junit, "--junit", true) }));
         Destinations.CheckFile(output, "--json");
         if (junit != null) Destinations.CheckFile(junit, "--junit");
         var parts = a.Positionals.Select(p => (p, HuntSummary.Load(p))).ToList();
@@ -176,6 +178,7 @@ public static class CliMain
     private static int Replay(ParsedArgs a, CliContext c)
     {
         var html = a.Get("html");
+        Destinations.CheckDistinct(new (string?, string, bool)[] { (a.Positionals[0], "trace", false), (html, "--html", true), (a.Get("junit"), "--junit", true) });
         InputFiles.Check(a.Positionals[0], "trace", InputFiles.MaxTraceBytes);
         if (html != null) Destinations.CheckFile(html, "--html");
         bool otherFixes = a.Has("variant") || a.Has("with") || a.Has("without");

@@ -102,6 +102,8 @@ public sealed record HuntPlan
     /// <summary>Every output is checked before exploring: a hunt never ends in "cannot write".</summary>
     public void CheckDestinations()
     {
+        Destinations.CheckDistinct(Scripts.Select(s => ((string?)s.Script.Name, "--scenario", false))
+            .Concat(new (string?, string, bool)[] { (JsonOut, "--json", true), (JUnitOut, "--junit", true), (CoverageOut, "--coverage", true), (TracesDir, "--traces", true) }));
         if (JsonOut != null) Destinations.CheckFile(JsonOut, "--json");
         if (JUnitOut != null) Destinations.CheckFile(JUnitOut, "--junit");
         if (CoverageOut != null) Destinations.CheckFile(CoverageOut, "--coverage");
@@ -128,6 +130,8 @@ public sealed record HuntPlan
             try { sc = ScriptScenario.Parse(text, arg); }
             catch (ScriptException e) { throw new UsageException(e.Message); }
             if (sc.Script.Threads.Count == 0) throw new UsageException($"{arg}: the script has no thread section; nothing to explore");
+            if (sc.Script.Threads.Count > InotifySim.Model.Kernel.Scheduler.MaxThreads)
+                throw new UsageException($"{arg}: {sc.Script.Threads.Count} thread sections; the scheduler handles at most {InotifySim.Model.Kernel.Scheduler.MaxThreads} simulated threads");
             return (new List<Scenario> { sc }, new List<ScriptScenario> { sc });
         }
         if (arg.StartsWith("workload", StringComparison.Ordinal))

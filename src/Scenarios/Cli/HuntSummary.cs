@@ -108,6 +108,14 @@ public sealed class HuntSummary
             throw new UsageException($"{path}: not a hunt summary: {e.Message.Split('.')[0]}");
         }
         if (s is null || s.Format != FormatName) throw new UsageException($"{path}: not a hunt summary (\"format\" is not '{FormatName}')");
+        // a summary names these itself: a default (an empty "{}" deserializes to a clean, empty hunt) is not a summary
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            foreach (var key in new[] { "format", "version", "variant", "fixes", "strategy", "scenarios", "units", "bugs", "iterations" })
+                if (!doc.RootElement.TryGetProperty(key, out _)) throw new UsageException($"{path}: not a valid hunt summary: no \"{key}\"");
+        }
+        catch (JsonException e) { throw new UsageException($"{path}: not a hunt summary: {e.Message.Split('.')[0]}"); }
         if (s.Version != FormatVersion) throw new UsageException($"{path}: hunt summary version {s.Version} is not supported (this build reads {FormatVersion})");
         var problem = s.Problem();
         if (problem != null) throw new UsageException($"{path}: not a valid hunt summary: {problem}");
@@ -142,7 +150,15 @@ public sealed class HuntSummary
             if (Units[i] is null) return $"units[{i}] is null";
             if (Units[i].Scenario is null) return $"units[{i}].scenario is null";
         }
-        if (Iterations < 0 || Jobs < 0 || Units.Any(u => u.Iterations < 0) || IterationBudget < 0) return "a negative count";
+        if (Iterations < 0 || Jobs < 0 || Units.Any(u => u.Iterations < 0) || IterationBudget < 0 || FaultIterations < 0 || Units.Any(u => u.FaultIterations < 0 || u.Worker < 0)) return "a negative count";
+        try
+        {
+            // a hunt's total is the sum of its units'
+            long sum = 0;
+            foreach (var u in Units) sum = checked(sum + u.Iterations);
+            if (sum != Iterations) return $"\"iterations\" is {Iterations} but its units ran {sum}";
+        }
+        catch (OverflowException) { return "counts too large to add up"; }
         static bool Seconds(double d) => double.IsFinite(d) && d >= 0;
         if (!Seconds(Elapsed) || Units.Any(u => !Seconds(u.Elapsed))) return "an elapsed time that is negative or not finite";
         if (TimeBudget is double t && (!Seconds(t) || t > ParsedArgs.MaxSeconds)) return "\"timeBudget\" is negative, not finite or over 30 days";
@@ -207,8 +223,12 @@ public sealed class HuntSummary
                 else if (n != k) throw new UsageException($"merge: {path} is shard {sh} but others are shards of {n}");
                 if (!seen.Add(i)) throw new UsageException($"merge: shard {i}/{n} appears twice ({path})");
             }
-            m.Iterations += s.Iterations;
-            m.FaultIterations += s.FaultIterations;
+            try
+            {
+                m.Iterations = checked(m.Iterations + s.Iterations);
+                m.FaultIterations = checked(m.FaultIterations + s.FaultIterations);
+            }
+            catch (OverflowException) { throw new UsageException($"merge: {path}: counts too large to add up"); }
             m.Elapsed = Math.Max(m.Elapsed, s.Elapsed);
             m.Bugs.AddRange(s.Bugs);
             m.Units.AddRange(s.Units);

@@ -78,7 +78,7 @@ public static class InputFiles
     private const uint STATX_TYPE = 1;
 
     /// <summary>Null for a regular file (or when the type cannot be told), else what it is.</summary>
-    private static string? FileKind(string path)
+    internal static string? FileKind(string path)
     {
         if (!OperatingSystem.IsLinux()) return null;
         try
@@ -116,6 +116,15 @@ public static class Destinations
         InputFiles.CheckName(path, option + " ");
         if (Directory.Exists(path)) throw new UsageException($"{option} {path}: is a directory (expected a file name)");
         var full = Path.GetFullPath(path);
+        // checked here, not when the work is done: NAME_MAX and PATH_MAX of Linux
+        if (System.Text.Encoding.UTF8.GetByteCount(Path.GetFileName(full)) > 255)
+            throw new UsageException($"{option} {path}: the file name is longer than 255 bytes");
+        if (System.Text.Encoding.UTF8.GetByteCount(full) >= 4096)
+            throw new UsageException($"{option} {path}: the path is longer than 4095 bytes");
+        // opening a FIFO for writing blocks until a reader comes: never wait on one (a character device such as
+        // /dev/null is a fine destination)
+        if (File.Exists(full) && InputFiles.FileKind(full) is { } kind and not "a character device")
+            throw new UsageException($"{option} {path}: not a regular file ({kind})");
         var dir = Path.GetDirectoryName(full);
         if (string.IsNullOrEmpty(dir)) return;
         if (File.Exists(dir)) throw new UsageException($"{option} {path}: {dir} is a file, not a directory");
@@ -132,6 +141,29 @@ public static class Destinations
             }
         }
         else Probe(dir, option, path);
+    }
+
+    /// <summary>
+    /// The files one command reads and writes, by option: no two outputs may be the same file (one would overwrite
+    /// the other), and no output may be an input (it would be destroyed). /dev/null may be named by every output.
+    /// </summary>
+    public static void CheckDistinct(IEnumerable<(string? path, string option, bool output)> files)
+    {
+        var seen = new List<(string full, string option, bool output, string path)>();
+        foreach (var (path, option, output) in files)
+        {
+            if (path is null) continue;
+            string full;
+            try { full = Path.GetFullPath(path); }
+            catch (Exception e) when (e is ArgumentException or IOException or NotSupportedException) { continue; }
+            if (full == "/dev/null") continue;
+            foreach (var (f, o, isOut, p) in seen)
+            {
+                if (f != full || (!output && !isOut)) continue;
+                throw new UsageException($"{option} {path}: the same file as {o} {p} ({(isOut && output ? "two outputs would overwrite each other" : "the output would destroy the input")})");
+            }
+            seen.Add((full, option, output, path));
+        }
     }
 
     /// <summary>A directory to write files into: created when missing (its parent must exist), writable.</summary>

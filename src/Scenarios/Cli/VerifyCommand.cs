@@ -56,9 +56,11 @@ public static class VerifyCommand
         uint maxSteps = (uint)(a.GetLong("max-steps", 10, 10_000_000) ?? 5000);
         string? json = a.Get("json");
         string? coverage = a.Get("coverage");
+        string? junit = a.Get("junit");
+        Destinations.CheckDistinct(scripts.Select(s => ((string?)s.Script.Name, "--scenario", false))
+            .Concat(new (string?, string, bool)[] { (json, "--json", true), (coverage, "--coverage", true), (junit, "--junit", true) }));
         if (json != null) Destinations.CheckFile(json, "--json");
         if (coverage != null) Destinations.CheckFile(coverage, "--coverage");
-        string? junit = a.Get("junit");
         if (junit != null) Destinations.CheckFile(junit, "--junit");
         foreach (var s in scripts) s.CheckSetup(fixes);
         var plan = new VerifyPlan
@@ -75,6 +77,8 @@ public static class VerifyCommand
         int code = Verifier.ExitCode(results);
         stdout.WriteLine(code switch
         {
+            // a shard explores only its parts of each tree: its clean verdict is not a proof alone
+            Verifier.ExitClean when shard is { } sp => $"verify: shard {sp.Item1}/{sp.Item2} clean up to {k} preemption{(k == 1 ? "" : "s")}: this shard's parts of every scenario's schedule tree exhausted, 0 bugs ({results.Sum(r => r.Schedules):N0} schedules); NOT a proof alone: the tree is verified only when all {sp.Item2} shards are clean",
             Verifier.ExitClean => $"verify: VERIFIED up to {k} preemption{(k == 1 ? "" : "s")}: every scenario's schedule tree exhausted, 0 bugs ({results.Sum(r => r.Schedules):N0} schedules)",
             Verifier.ExitBug => $"verify: {results.Count(r => r.Bug != null)} scenario(s) with a bug",
             _ => $"verify: NOT VERIFIED: {results.Count(r => !r.Exhausted)} scenario(s) not exhausted (no bug found, but no proof either)",
@@ -83,6 +87,19 @@ public static class VerifyCommand
         {
             foreach (var r in results.Where(r => r.Bug != null))
                 stdout.WriteLine(GitHubAnnotations.Error($"inotify-sim verify: {r.Scenario.Name}", Verifier.Render(r).TrimEnd()));
+        }
+        bool written = true;
+        void Write(string what, string path, Action write)
+        {
+            try
+            {
+                write();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                written = false;
+                stderr.WriteLine(CliText.Sanitize($"inotify-sim: verify: {what} not written: cannot write {path}: {e.Message}"));
+            }
         }
         if (junit != null)
         {
@@ -94,7 +111,7 @@ public static class VerifyCommand
                         $"functions: {string.Join(", ", r.Bug.Report?.Functions ?? Array.Empty<string>())}\nfound by verify at schedule {r.Bug.BugIteration} with {r.Bug.Preemptions} preemption(s)\n{r.Bug.Report?.Text}"),
                 },
                 r.Bug is null && !r.Exhausted ? r.Verdict : null)).ToList();
-            JUnitWriter.Write(junit, "inotify-sim verify", cases, results.Sum(r => r.Seconds));
+            Write("JUnit report", junit, () => JUnitWriter.Write(junit, "inotify-sim verify", cases, results.Sum(r => r.Seconds)));
         }
         var total = new Coverage();
         if (coverage != null)
@@ -118,14 +135,15 @@ public static class VerifyCommand
             };
             if (plan.Planted != Mistake.None) o["planted"] = new JsonArray(Mistakes.Names(plan.Planted).Select(n => (JsonNode)n).ToArray());
             if (plan.Kcsan is bool kc) o["kcsan"] = kc;
-            File.WriteAllText(json, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            Write("summary", json, () => File.WriteAllText(json, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
         }
         if (coverage != null)
         {
             var o = total.ToJson(fixes);
             o["scenarios"] = new JsonObject(results.Select(r => KeyValuePair.Create(r.Scenario.Name, (JsonNode?)r.Coverage!.ToJson(fixes))));
-            File.WriteAllText(coverage, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            Write("coverage", coverage, () => File.WriteAllText(coverage, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
         }
-        return code;
+        // an output that could not be written is a usage error (exit 2), unless a bug was found: that verdict wins
+        return !written && code != Verifier.ExitBug ? 2 : code;
     }
 }

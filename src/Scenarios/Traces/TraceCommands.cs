@@ -40,6 +40,7 @@ public static class TraceCommands
             stderr.WriteLine($"recorded: {Recorded(t)}");
         }
         else stdout.WriteLine($"\n{path}: {r.Message}");
+        bool written = true;
         if ((html || htmlOut != null) && x != null)
         {
             var outPath = htmlOut ?? Path.ChangeExtension(path, ".html");
@@ -50,8 +51,9 @@ public static class TraceCommands
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                stderr.WriteLine($"error: cannot write {outPath}: {e.Message}");
-                return BadInput;
+                // the verdict is not lost: a reproduced bug or a divergence keeps its exit code, a clean replay exits 2
+                stderr.WriteLine($"inotify-sim: replay: timeline not written: cannot write {outPath}: {e.Message}");
+                written = false;
             }
         }
         else if (html || htmlOut != null) stderr.WriteLine("no timeline written: the replay raised no model report");
@@ -73,10 +75,11 @@ public static class TraceCommands
             try { Cli.JUnitWriter.Write(junit, "inotify-sim replay", new[] { new Cli.JUnitCase("inotify-sim.replay", Path.GetFileName(path), r.Result?.Elapsed.TotalSeconds ?? 0, failures) }, r.Result?.Elapsed.TotalSeconds ?? 0); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                stderr.WriteLine($"error: cannot write {junit}: {e.Message}");
+                stderr.WriteLine($"inotify-sim: replay: JUnit report not written: cannot write {junit}: {e.Message}");
+                written = false;
             }
         }
-        return code;
+        return !written && code == Clean ? BadInput : code;
     }
 
     /// <summary>
