@@ -140,6 +140,16 @@ public sealed class Machine : IInotifyObserver
         var c = new SysCall { Kind = CallKind.Read, Task = K.current, User = CurrentUser, Fd = fd, Count = count, Dev = PeekInotifyDev(fd) };
         foreach (var o in Oracles) o.CallEntered(c);
         long r = Vfs.sys_read(fd, count, out var data);
+        // read(2) never returns more than the buffer it was given
+        if (r > count || (r > 0 && r != data.Length))
+            K.Bug(new BugReport(BugClass.SpecViolation, r > count
+                ? $"inotify(7): read(2) returned {r} bytes into a buffer of {count}"
+                : $"inotify(7): read(2) returned {r} but wrote {data.Length} bytes")
+            {
+                Functions = new[] { "inotify_read" },
+                Threads = new[] { K.current.Name },
+                Body = $"read(fd {fd}, count {count}) returned {r}; the buffer holds {data.Length} bytes.\nread(2) transfers at most count bytes, and returns how many it transferred.\n",
+            });
         events = r > 0 ? InotifyEventRecord.Parse(data) : new List<InotifyEventRecord>();
         c.Ret = r;
         c.Events = events;
@@ -178,6 +188,15 @@ public sealed class Machine : IInotifyObserver
 
     void IInotifyObserver.EventsRead(InotifyDevice dev, byte[] data)
     {
+        // the ABI of read(2) before any oracle parses the bytes: what user space would misparse
+        if (InotifyEventRecord.FramingProblem(data) is { } problem)
+            K.Bug(new BugReport(BugClass.SpecViolation, $"inotify(7): read(2) returned a malformed event buffer: {problem}")
+            {
+                Functions = new[] { "inotify_read" },
+                Threads = new[] { K.current.Name },
+                Objects = new[] { dev.Describe },
+                Body = $"read from {dev.Describe}: {data.Length} bytes: {problem}.\ninotify(7): each event is a struct inotify_event followed by len bytes of name, null-terminated and padded; user space walks the buffer by len.\n",
+            });
         foreach (var o in Oracles) o.EventsRead(dev, data);
     }
 

@@ -25,6 +25,8 @@ namespace InotifySim.Model.Kernel
         OverflowOffByOne = 1 << 4,
         /// <summary>create_watch's per-user check is off by one: ENOSPC at max_user_watches - 1 watches.</summary>
         WatchLimitOffByOne = 1 << 5,
+        /// <summary>inotify_read drops its "the next event does not fit in the buffer" test: read(2) returns more than count bytes.</summary>
+        ReadOverrunsCount = 1 << 6,
     }
 }
 
@@ -48,7 +50,7 @@ namespace InotifySim.Model
         string Check, BugClass Class, IReadOnlyList<string> Functions, string Scenario, int TestBudget,
         uint HuntSeed, int HuntIteration, string Hunt, bool FaultInjection = false);
 
-    /// <summary>The registry of plantable mistakes (issue 13's six examples), in the issue's order.</summary>
+    /// <summary>The registry of plantable mistakes (issue 13's six examples and the read(2) ABI check's), in the issue's order.</summary>
     public static class Mistakes
     {
         public static readonly IReadOnlyList<MistakeInfo> All = new MistakeInfo[]
@@ -83,6 +85,11 @@ namespace InotifySim.Model
                 "hung-task detector", BugClass.HungTask,
                 new[] { "inotify_read" }, "blocking-read", 50,
                 HuntSeed: 0, HuntIteration: 1, Hunt: "5 of 38: every scenario with a blocking reader (blocking-read, read-vs-rm, read-vs-death, read-vs-umount, read-vs-overflow), both workers, schedule 1 or 2; blocking-read: worker 0, schedule 1"),
+            new(Mistake.ReadOverrunsCount, "read-overruns-count", "inotify_read",
+                "inotify_read drops its test that the next event fits in the caller's buffer (event_size + kevent->len > count): read(2) copies every queued event and returns more than count bytes",
+                "read(2) ABI check (Machine.read_events)", BugClass.SpecViolation,
+                new[] { "inotify_read" }, "read-vs-read", 50,
+                HuntSeed: 0, HuntIteration: 1, Hunt: "2 of 38: read-vs-read (worker 0 schedule 1, worker 1 schedule 2), workload (worker 0 schedule 32, worker 1 schedule 6); read-vs-read: worker 0, schedule 1 (before the ABI check, the same plant was found by other checks in 2 of 38,000 schedules, both in the workload)"),
         };
 
         public static MistakeInfo Info(Mistake m) => All.Single(i => i.Mistake == m);

@@ -29,7 +29,7 @@ public sealed class PlantCliTests : IDisposable
 
     private static Result Run(params string[] args) => CliContractTests.Cli(null, args);
 
-    private const string Unknown = "--plant: unknown mistake 'nope' (mistakes: destroy-early-unlock, coalesce-ignores-name, overflow-off-by-one, watch-limit-off-by-one, create-watch-leak, drop-wake-up)";
+    private const string Unknown = "--plant: unknown mistake 'nope' (mistakes: destroy-early-unlock, coalesce-ignores-name, overflow-off-by-one, watch-limit-off-by-one, create-watch-leak, drop-wake-up, read-overruns-count)";
 
     [Fact]
     public void An_unknown_mistake_is_one_line_and_exit_2_on_every_command()
@@ -99,7 +99,7 @@ public sealed class PlantCliTests : IDisposable
         File.WriteAllText(bad, text.Replace("\"maxSteps\"", "\"planted\": [\"nope\"],\n  \"maxSteps\""));
         var r = Run("replay", bad);
         Assert.True(r.Code == 2, r.ToString());
-        Assert.Equal($"error: {bad}: \"planted\": unknown mistake 'nope' (mistakes: destroy-early-unlock, coalesce-ignores-name, overflow-off-by-one, watch-limit-off-by-one, create-watch-leak, drop-wake-up)", r.Err.Trim());
+        Assert.Equal($"error: {bad}: \"planted\": unknown mistake 'nope' (mistakes: destroy-early-unlock, coalesce-ignores-name, overflow-off-by-one, watch-limit-off-by-one, create-watch-leak, drop-wake-up, read-overruns-count)", r.Err.Trim());
     }
 
     [Fact]

@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace InotifySim.Tests.Concurrency.Contracts;
 
 /// <summary>
-/// The six mistakes of issue 13 as a registry (src/Model/Mistakes.cs), planted inside the model: each is found by
+/// The six mistakes of issue 13 (and read-overruns-count) as a registry (src/Model/Mistakes.cs), planted inside the model: each is found by
 /// the main job's exploration with the class and kernel functions its check gives, on exactly the schedule
 /// `hunt --scenario all --variant fixed --iterations 2000 --plant NAME` (default strategy, seed 0, 2 jobs) found
 /// it (its worker 0, replayed here from that worker's chunk seed); without the plant the same exploration is silent.
