@@ -163,7 +163,8 @@ public static class CliMain
         if (junit != null) Destinations.CheckFile(junit, "--junit");
         var parts = a.Positionals.Select(p => (p, HuntSummary.Load(p))).ToList();
         var m = HuntSummary.Merge(parts, c.Err);
-        foreach (var b in m.Bugs) c.Out.WriteLine($"BUG {b.Scenario} [{b.Class}] {b.Title}" + (b.Trace is null ? "" : $" (trace {b.Trace})"));
+        // the summaries' text is input: one line each, no control characters, never a workflow command (CliText.Sanitize)
+        foreach (var b in m.Bugs) c.Out.WriteLine(CliText.Sanitize($"BUG {b.Scenario} [{b.Class}] {b.Title}" + (b.Trace is null ? "" : $" (trace {b.Trace})")));
         if (GitHubAnnotations.Enabled(c.Env))
             foreach (var line in m.Annotations()) c.Out.WriteLine(line);
         m.WriteTable(c.Out);

@@ -212,6 +212,9 @@ public sealed class TraceFile
         if (t.Fixes is null || t.Fixes.Any(x => x is null)) throw new TraceFormatException($"{name}: \"fixes\" is missing or holds null");
         if (t.Bug != null && (t.Bug.Functions is null || t.Bug.Threads is null || t.Bug.Objects is null || t.Bug.Class is null || t.Bug.Title is null))
             throw new TraceFormatException($"{name}: \"bug\" has a null field");
+        // a trace records a failing schedule: a kernel bug or a harness condition
+        if (t.Bug is null && string.IsNullOrWhiteSpace(t.OtherBug))
+            throw new TraceFormatException($"{name}: the trace records no bug (neither \"bug\" nor \"otherBug\")");
         var decisions = t.Decisions(name);
         int pre = decisions.Count(d => d.IsPreemption);
         if (pre != t.Preemptions) throw new TraceFormatException($"{name}: \"preemptions\" is {t.Preemptions} but the schedule has {pre}");

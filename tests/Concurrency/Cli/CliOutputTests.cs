@@ -174,4 +174,40 @@ public sealed class CliOutputTests : IDisposable
         var whole = Cli("verify", "--scenario", "rm-vs-rm", "--preemptions", "1", "--jobs", "2");
         Assert.Contains("verify: VERIFIED up to 1 preemption", whole.Out);
     }
+
+    /// <summary>A bug title in a summary is input: merge prints it as one line, with no escape sequence and no workflow command.</summary>
+    [Fact]
+    public void Merge_prints_a_summarys_bug_title_sanitised()
+    {
+        var (s1, s2) = Shards();
+        var o = JsonNode.Parse(File.ReadAllText(s2))!.AsObject();
+        o["bugs"] = new JsonArray(new JsonObject
+        {
+            ["scenario"] = "add-vs-add", ["worker"] = 1, ["class"] = "use-after-free",
+            ["title"] = "x\n::error title=FAKE::injected\u001b[2J\u001b[31mred", ["functions"] = new JsonArray(),
+            ["seed"] = 0, ["iteration"] = 1, ["iterationsBefore"] = 0, ["trace"] = null,
+        });
+        File.WriteAllText(P("inject.json"), o.ToJsonString());
+        var r = Cli("merge", s1, P("inject.json"), "--json", P("m.json"));
+        Assert.True(r.Code == 1, r.ToString());
+        var bugLines = r.Out.Split('\n').Where(l => l.StartsWith("BUG ", StringComparison.Ordinal)).ToList();
+        Assert.Single(bugLines);
+        Assert.Contains("injected", bugLines[0]);
+        Assert.DoesNotContain(r.Out.Split('\n'), l => l.StartsWith("::", StringComparison.Ordinal));
+        Assert.DoesNotContain('\u001b', r.Out);
+    }
+
+    /// <summary>A trace records a failing schedule: one with neither a bug nor a harness condition is bad input (exit 2), not a "different bug".</summary>
+    [Fact]
+    public void A_trace_that_records_no_bug_is_bad_input()
+    {
+        var o = JsonNode.Parse(File.ReadAllText(Trace()))!.AsObject();
+        o["bug"] = null;
+        File.WriteAllText(P("nobug.json"), o.ToJsonString());
+        var r = Cli("replay", P("nobug.json"));
+        Assert.True(r.Code == 2, r.ToString());
+        Assert.Contains("the trace records no bug (neither \"bug\" nor \"otherBug\")", r.Err);
+        Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(1, Cli("replay", Trace("ok.json")).Code); // the twin: the recorded bug reproduces
+    }
 }
