@@ -216,6 +216,9 @@ public sealed class TraceFile
         if (t.Bug is null && string.IsNullOrWhiteSpace(t.OtherBug))
             throw new TraceFormatException($"{name}: the trace records no bug (neither \"bug\" nor \"otherBug\")");
         var decisions = t.Decisions(name);
+        // the scheduler stops branching (and recording) at maxSteps decisions: a longer schedule was not recorded so
+        if (t.MaxSteps > 0 && decisions.Count > t.MaxSteps)
+            throw new TraceFormatException($"{name}: \"maxSteps\" is {t.MaxSteps} but the schedule records {decisions.Count} decisions (a run records at most maxSteps)");
         int pre = decisions.Count(d => d.IsPreemption);
         if (pre != t.Preemptions) throw new TraceFormatException($"{name}: \"preemptions\" is {t.Preemptions} but the schedule has {pre}");
         if (t.Strategy != "verify" && Strategies.Find(t.Strategy) is null) throw new TraceFormatException($"{name}: unknown strategy '{t.Strategy}'");

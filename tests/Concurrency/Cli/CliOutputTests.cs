@@ -210,4 +210,21 @@ public sealed class CliOutputTests : IDisposable
         Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(1, Cli("replay", Trace("ok.json")).Code); // the twin: the recorded bug reproduces
     }
+
+    /// <summary>A trace whose maxSteps is below its own schedule's length was not recorded so: bad input naming both, not a divergence.</summary>
+    [Fact]
+    public void A_trace_whose_maxSteps_is_below_its_schedule_is_bad_input()
+    {
+        var o = JsonNode.Parse(File.ReadAllText(Trace()))!.AsObject();
+        int n = o["schedule"]!.AsArray().Count;
+        Assert.True(n > 10, $"the trace has {n} decisions");
+        o["maxSteps"] = 10;
+        File.WriteAllText(P("ms10.json"), o.ToJsonString());
+        var r = Cli("replay", P("ms10.json"));
+        Assert.True(r.Code == 2, r.ToString());
+        Assert.Contains($"\"maxSteps\" is 10 but the schedule records {n} decisions", r.Err);
+        o["maxSteps"] = n; // the twin: exactly as long as its limit
+        File.WriteAllText(P("msn.json"), o.ToJsonString());
+        Assert.Equal(1, Cli("replay", P("msn.json")).Code);
+    }
 }
