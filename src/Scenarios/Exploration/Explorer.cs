@@ -305,14 +305,19 @@ public static class Explorer
     private static void Iteration(HuntOptions o, State st)
     {
         int batch = BatchSize(o);
+        // No Coyote step between schedules: Coyote's hang monitor fires only while the operation waits (the pool wait
+        // in Schedule takes a step each second), not while it runs; a batch of 20 schedules of 300 ms each (6 s, over
+        // the 5 s deadlock timeout) ended clean without one.
         for (int b = 0; b < batch && !st.Stop; b++)
         {
-            // No Coyote step between schedules: Coyote's hang monitor fires only while the operation waits (the
-            // pool wait in Schedule takes a step each second), not while it runs; a batch of 20 schedules of
-            // 300 ms each (6 s, over the 5 s deadlock timeout) ended clean without one.
-            var failure = OneSchedule(o, st);
-            if (st.Stop && st.Sched is null) return; // no schedule left (NextPolicy)
-            if (failure != null)
+            var policy = NextPolicy(o, st, st.Iteration);
+            if (policy is null)
+            {
+                st.Stop = true; // no schedule left
+                st.Sched = null;
+                return;
+            }
+            if (OneSchedule(o, st, policy) is { } failure)
             {
                 // the iteration fails: Coyote's end-of-iteration callback ends the schedule
                 EndIteration(failure);
@@ -322,54 +327,35 @@ public static class Explorer
         }
     }
 
-    /// <summary>The next schedule, run to its end; what it threw (null: it passed).</summary>
-    private static Exception? OneSchedule(HuntOptions o, State st)
+    /// <summary>The next schedule, under <paramref name="policy"/>, run to its end; what it threw (null: it passed).</summary>
+    private static Exception? OneSchedule(HuntOptions o, State st, ISchedulePolicy policy)
     {
-        var policy = NextPolicy(o, st, st.Iteration);
-        if (policy is null)
-        {
-            st.Stop = true;
-            st.Sched = null;
-            return null;
-        }
         st.Iteration++;
         st.Report = null;
         st.Ended = false;
-        if (o.Handoff == HandoffMode.Direct)
-        {
-            // The whole schedule (setup, end checks, teardown) runs here, on Coyote's controlled operation; only the
-            // simulated threads run on the pool's threads. Neither this assembly nor the model is rewritten by
-            // Coyote (Scenarios.csproj, Model.csproj), so model code on the operation pays no call-site hook.
-            var pool = st.Pool ??= new SimThreadPool("inotify-sim");
-            try
-            {
-                Schedule(o, st, policy, pool);
-                return null;
-            }
-            catch (Exception e)
-            {
-                return e;
-            }
-            finally
-            {
-                // abandoned with threads parked or running (Coyote cancelled the iteration while the operation
-                // waited for them): never reuse them
-                if (st.PoolBusy)
-                {
-                    pool.Dispose();
-                    st.Pool = null;
-                    st.PoolBusy = false;
-                }
-            }
-        }
+        // Direct: the whole schedule (setup, end checks, teardown) runs here, on Coyote's controlled operation, and only
+        // the simulated threads on the pool's threads. Neither this assembly nor the model is rewritten by Coyote
+        // (Scenarios.csproj, Model.csproj), so model code on the operation pays no call-site hook.
+        var pool = o.Handoff == HandoffMode.Direct ? st.Pool ??= new SimThreadPool("inotify-sim") : null;
         try
         {
-            Schedule(o, st, policy, null);
+            Schedule(o, st, policy, pool);
             return null;
         }
         catch (Exception e)
         {
             return e;
+        }
+        finally
+        {
+            // abandoned with threads parked or running (Coyote cancelled the iteration while the operation waited for
+            // them): never reuse them
+            if (st.PoolBusy)
+            {
+                pool!.Dispose();
+                st.Pool = null;
+                st.PoolBusy = false;
+            }
         }
     }
 
