@@ -179,11 +179,11 @@ public static class CliMain
     private static int Replay(ParsedArgs a, CliContext c)
     {
         var html = a.Get("html");
-        Destinations.CheckDistinct(new (string?, string, bool)[] { (a.Positionals[0], "trace", false), (html, "--html", true), (a.Get("junit"), "--junit", true) });
+        var junit = a.Get("junit");
+        Destinations.CheckDistinct(new (string?, string, bool)[] { (a.Positionals[0], "trace", false), (html, "--html", true), (junit, "--junit", true) });
         InputFiles.Check(a.Positionals[0], "trace", InputFiles.MaxTraceBytes);
         if (html != null) Destinations.CheckFile(html, "--html");
         bool otherFixes = a.Has("variant") || a.Has("with") || a.Has("without");
-        var junit = a.Get("junit");
         if (junit != null) Destinations.CheckFile(junit, "--junit");
         Mistake? planted = a.Has("plant") ? ParsePlanted(a, "replay") : null;
         return TraceCommands.Replay(a.Positionals[0], html != null, html, c.Out, c.Err, otherFixes ? ParseFixes(a, "replay") : null, junit,

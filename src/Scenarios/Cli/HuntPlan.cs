@@ -107,8 +107,6 @@ public sealed record HuntPlan
         if (JsonOut != null) Destinations.CheckFile(JsonOut, "--json");
         if (JUnitOut != null) Destinations.CheckFile(JUnitOut, "--junit");
         if (CoverageOut != null) Destinations.CheckFile(CoverageOut, "--coverage");
-        if (JsonOut != null && JUnitOut != null && Path.GetFullPath(JsonOut) == Path.GetFullPath(JUnitOut))
-            throw new UsageException($"--json and --junit name the same file {JsonOut}");
         if (TracesDir != null) Destinations.CheckDirectory(TracesDir, "--traces");
     }
 

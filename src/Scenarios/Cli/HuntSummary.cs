@@ -101,21 +101,24 @@ public sealed class HuntSummary
     {
         var text = InputFiles.ReadText(path, "hunt summary", InputFiles.MaxSummaryBytes);
         HuntSummary? s;
-        try { s = JsonSerializer.Deserialize<HuntSummary>(text, s_json); }
-        catch (JsonException e) { throw new UsageException($"{path}: not a hunt summary: {e.Message.Split('.')[0]}"); }
-        catch (Exception e) when (e is NotSupportedException or ArgumentException or InvalidOperationException)
+        JsonDocument doc;
+        try
+        {
+            // parsed once: the document tells which fields the file names itself, the summary is read from it
+            doc = JsonDocument.Parse(text);
+            s = doc.RootElement.Deserialize<HuntSummary>(s_json);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
             throw new UsageException($"{path}: not a hunt summary: {e.Message.Split('.')[0]}");
         }
-        if (s is null || s.Format != FormatName) throw new UsageException($"{path}: not a hunt summary (\"format\" is not '{FormatName}')");
-        // a summary names these itself: a default (an empty "{}" deserializes to a clean, empty hunt) is not a summary
-        try
+        using (doc)
         {
-            using var doc = JsonDocument.Parse(text);
+            if (s is null || s.Format != FormatName) throw new UsageException($"{path}: not a hunt summary (\"format\" is not '{FormatName}')");
+            // a summary names these itself: a default (an empty "{}" deserializes to a clean, empty hunt) is not a summary
             foreach (var key in new[] { "format", "version", "variant", "fixes", "strategy", "scenarios", "units", "bugs", "iterations" })
                 if (!doc.RootElement.TryGetProperty(key, out _)) throw new UsageException($"{path}: not a valid hunt summary: no \"{key}\"");
         }
-        catch (JsonException e) { throw new UsageException($"{path}: not a hunt summary: {e.Message.Split('.')[0]}"); }
         if (s.Version != FormatVersion) throw new UsageException($"{path}: hunt summary version {s.Version} is not supported (this build reads {FormatVersion})");
         var problem = s.Problem();
         if (problem != null) throw new UsageException($"{path}: not a valid hunt summary: {problem}");

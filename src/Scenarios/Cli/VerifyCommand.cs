@@ -144,6 +144,6 @@ public static class VerifyCommand
             Write("coverage", coverage, () => File.WriteAllText(coverage, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
         }
         // an output that could not be written is a usage error (exit 2), unless a bug was found: that verdict wins
-        return !written && code != Verifier.ExitBug ? 2 : code;
+        return !written && code != Verifier.ExitBug ? CliMain.ExitUsage : code;
     }
 }
